@@ -1,0 +1,2 @@
+[filesystem]
+rw = /srv:/data:exec

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Host side of the jail's VM tier: put rempart-jail, the escape probe and
+# the kernel-facing unit tests in an initramfs, boot the Debian trixie
+# kernel under QEMU, and turn the guest's @@VMTEST lines into TAP.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BUILD=$(cd "${1:-$root/build}" && pwd)
+. "$here/lib.sh"
+
+vm_check_deps || { echo "not ok 1 - vm/dependencies"; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/rempart-jailvm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+p=$work/payload
+mkdir -p "$p/unit"
+cp "$BUILD/src/jail/rempart-jail" "$p/"
+for t in test-seccomp test-landlock test-cgroup-bpf test-creds; do
+        [ -x "$BUILD/tests/unit/$t" ] && cp "$BUILD/tests/unit/$t" "$p/unit/"
+done
+[ -x "$BUILD/tests/escape/rempart-probe" ] && cp "$BUILD/tests/escape/rempart-probe" "$p/"
+[ -f "$root/tests/escape/vm-escape.sh" ] && cp "$root/tests/escape/vm-escape.sh" "$p/"
+cp "$here/jail/guest-cgroup.sh" "$p/"
+
+out=$work/vm.out
+vm_run_test --payload "$p" --script "$here/jail/guest.sh" -- --timeout "${VM_TIMEOUT:-600}" --mem 2048 >"$out"
+rc=$?
+n=0 failed=0
+while read -r tag name res detail; do
+        [ "$tag" = "@@VMTEST" ] || continue
+        n=$((n + 1))
+        case "$res" in
+        PASS) echo "ok $n - vm/$name${detail:+ ($detail)}" ;;
+        SKIP) echo "ok $n - vm/$name # SKIP $detail" ;;
+        *) echo "not ok $n - vm/$name $detail"; failed=1 ;;
+        esac
+done <"$out"
+if [ "$n" -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
+        echo "not ok $((n + 1)) - vm/boot (run-vm.sh status $rc)"
+        exit 1
+fi
+exit "$failed"
