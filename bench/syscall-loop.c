@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Syscall-heavy loop, to measure what a seccomp filter adds per system call.
  *
- *   bench-syscall-loop [--seccomp] [--mode MODE] [--iterations N]
+ *   bench-syscall-loop [--seccomp|--seccomp-trivial] [--mode MODE] [--iterations N]
  *
  * With --seccomp the process first loads rempart-jail's default filter,
  * built by the jail library from the built-in default profile (the same
  * code path as the jail, minus everything else the jail does), so that the
  * filter alone can be compared with no filter in the same binary.
+ * --seccomp-trivial loads a one-instruction "allow everything" filter
+ * instead: the cost any filter has (the kernel's seccomp entry path),
+ * against which the default filter's own cost can be told apart.
  *
  * Modes (each iteration issues the listed calls):
  *   getppid  getppid()
@@ -19,11 +22,12 @@
  *            the slow path of a filter
  *
  * Output, one line, key=value so that scripts can parse it:
- *   mode=mix seccomp=no iterations=N syscalls=M ns_per_syscall=X.XX */
+ *   mode=mix seccomp=no|default|trivial iterations=N syscalls=M ns_per_syscall=X.XX */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,14 +42,42 @@
 #include "macro.h"
 #include "parse.h"
 #include "profile.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 enum mode { MODE_GETPPID, MODE_CLOCK, MODE_READ, MODE_MIX, MODE_IOCTL };
+enum filter { FILTER_NONE, FILTER_DEFAULT, FILTER_TRIVIAL };
 
 static const char *const mode_names[] = {
         [MODE_GETPPID] = "getppid", [MODE_CLOCK] = "clock", [MODE_READ] = "read",
         [MODE_MIX] = "mix",         [MODE_IOCTL] = "ioctl",
 };
+static const char *const filter_names[] = {
+        [FILTER_NONE] = "no", [FILTER_DEFAULT] = "default", [FILTER_TRIVIAL] = "trivial",
+};
+
+/* The kernel refuses a filter from a process without no_new_privs (or
+ * CAP_SYS_ADMIN); the jail sets it long before loading its filter. */
+static int set_no_new_privs(void) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                int r = negative_errno();
+                fprintf(stderr, "bench-syscall-loop: cannot set no_new_privs: %s\n", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int load_trivial_filter(void) {
+        struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        const struct seccomp_program prog = { .insns = &allow, .len = 1 };
+        int r = set_no_new_privs();
+
+        if (r < 0)
+                return r;
+        r = seccomp_program_load(&prog);
+        if (r < 0)
+                fprintf(stderr, "bench-syscall-loop: cannot load the seccomp filter: %s\n", strerror(-r));
+        return r;
+}
 
 static int load_default_filter(void) {
         /* The profile is large (mount and syscall tables): keep it off the stack. */
@@ -62,16 +94,13 @@ static int load_default_filter(void) {
                 fprintf(stderr, "bench-syscall-loop: %s\n", err.msg);
                 return r;
         }
-        /* The jail sets no_new_privs long before this point; alone, the
-         * kernel refuses a filter from a process without it (or without
-         * CAP_SYS_ADMIN). */
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                r = negative_errno();
-        else
+        r = set_no_new_privs();
+        if (r == 0) {
                 r = seccomp_program_load(&prog);
+                if (r < 0)
+                        fprintf(stderr, "bench-syscall-loop: cannot load the seccomp filter: %s\n", strerror(-r));
+        }
         seccomp_program_free(&prog);
-        if (r < 0)
-                fprintf(stderr, "bench-syscall-loop: cannot load the seccomp filter: %s\n", strerror(-r));
         return r;
 }
 
@@ -135,13 +164,14 @@ static int64_t run(enum mode mode, uint64_t iterations, int fd) {
 }
 
 static void usage(FILE *f) {
-        fputs("Usage: bench-syscall-loop [--seccomp] [--mode getppid|clock|read|mix|ioctl] [--iterations N]\n",
+        fputs("Usage: bench-syscall-loop [--seccomp|--seccomp-trivial] [--mode getppid|clock|read|mix|ioctl] [--iterations N]\n",
               f);
 }
 
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "seccomp", no_argument, NULL, 's' },
+                { "seccomp-trivial", no_argument, NULL, 't' },
                 { "mode", required_argument, NULL, 'm' },
                 { "iterations", required_argument, NULL, 'n' },
                 { "help", no_argument, NULL, 'h' },
@@ -149,14 +179,17 @@ int main(int argc, char *argv[]) {
         };
         enum mode mode = MODE_MIX;
         uint64_t iterations = 1000000;
-        bool with_seccomp = false;
+        enum filter filter = FILTER_NONE;
         _cleanup_close_ int fd = -1;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "sm:n:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "stm:n:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
-                        with_seccomp = true;
+                        filter = FILTER_DEFAULT;
+                        break;
+                case 't':
+                        filter = FILTER_TRIVIAL;
                         break;
                 case 'm': {
                         size_t i;
@@ -196,7 +229,9 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "bench-syscall-loop: cannot open /dev/zero: %m\n");
                 return 1;
         }
-        if (with_seccomp && load_default_filter() < 0)
+        if (filter == FILTER_DEFAULT && load_default_filter() < 0)
+                return 1;
+        if (filter == FILTER_TRIVIAL && load_trivial_filter() < 0)
                 return 1;
 
         /* A short warm-up so that caches and branch predictors hold the
@@ -214,7 +249,7 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         printf("mode=%s seccomp=%s iterations=%" PRIu64 " syscalls=%" PRId64 " ns_per_syscall=%.2f\n",
-               mode_names[mode], with_seccomp ? "yes" : "no", iterations, n,
+               mode_names[mode], filter_names[filter], iterations, n,
                (double) (t1 - t0) / (double) n);
         return 0;
 }

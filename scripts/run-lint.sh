@@ -6,10 +6,14 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 mapfile -t SRCS < <(git ls-files 'src/*.c' 'tests/*.c' 'bench/*.c' 2>/dev/null || find src tests bench -name '*.c')
+# clang-tidy needs compile flags: take the files the build compiles.
+mapfile -t TIDY_SRCS < <(python3 -c 'import json,os,sys; print("\n".join(sorted({os.path.relpath(os.path.join(e["directory"], e["file"])) for e in json.load(open(sys.argv[1]))})))' "$BUILD/compile_commands.json")
 n=0 rc=0
 n=$((n + 1))
-if clang-tidy -p "$BUILD" --quiet "${SRCS[@]}" >"$BUILD/clang-tidy.log" 2>&1; then
-        echo "ok $n - lint/clang-tidy (${#SRCS[@]} files)"
+# gcc's -ftrivial-auto-var-init=zero needs an opt-in flag in clang 14.
+if clang-tidy -p "$BUILD" --quiet --extra-arg=-enable-trivial-auto-var-init-zero-knowing-it-will-be-removed-from-clang \
+        "${TIDY_SRCS[@]}" >"$BUILD/clang-tidy.log" 2>&1; then
+        echo "ok $n - lint/clang-tidy (${#TIDY_SRCS[@]} files)"
 else
         echo "not ok $n - lint/clang-tidy"
         grep -E 'warning:|error:' "$BUILD/clang-tidy.log" | head -40

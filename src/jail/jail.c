@@ -36,7 +36,7 @@
 #include "macro.h"
 #include "missing.h"
 #include "mounts.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 #include "jail-spawn.h"
 
 enum msg_type {

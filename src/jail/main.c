@@ -15,7 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "profile.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 #ifndef REMPART_VERSION
 #define REMPART_VERSION "0.1.0"

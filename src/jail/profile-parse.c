@@ -17,7 +17,7 @@
 #include "parse.h"
 #include "profile.h"
 
-#define PROFILE_MAX_SIZE (1024 * 1024)
+#define PROFILE_MAX_SIZE ((size_t) 1024 * 1024)
 
 enum key_kind {
         KEY_SCALAR, /* may be given once per file */
@@ -429,7 +429,7 @@ struct list_ctx {
 };
 static int add_group_word(const char *w, void *u) {
         struct list_ctx *c = u;
-        uint32_t id;
+        uint32_t id = 0;
         int r;
 
         if (c->p->n_groups >= JAIL_MAX_GROUPS)
@@ -986,12 +986,19 @@ static int handler(void *user, const char *section, const char *name, const char
 int profile_parse_buffer(struct jail_profile *p, const char *name, const char *buf, size_t len,
                          struct jail_error *err) {
         /* Parse into a copy, so that a failing profile leaves *p untouched. */
-        _cleanup_free_ struct jail_profile *tmp = malloc(sizeof *tmp);
-        _cleanup_free_ struct parse_ctx *c = calloc(1, sizeof *c);
+        struct parse_state {
+                struct parse_ctx ctx;
+                struct jail_profile copy;
+        };
+        _cleanup_free_ struct parse_state *st = calloc(1, sizeof *st);
+        struct parse_ctx *c;
+        struct jail_profile *tmp;
         int r;
 
-        if (!tmp || !c)
+        if (!st)
                 return -ENOMEM;
+        c = &st->ctx;
+        tmp = &st->copy;
         *tmp = *p;
         c->p = tmp;
         c->err = err;
@@ -1028,7 +1035,7 @@ int profile_parse_file(struct jail_profile *p, const char *path, struct jail_err
 
         r = read_full_file(path, PROFILE_MAX_SIZE, &buf, &len);
         if (r == -EFBIG)
-                return profile_error(err, NULL, "%s: profile larger than %d bytes", path, PROFILE_MAX_SIZE);
+                return profile_error(err, NULL, "%s: profile larger than %zu bytes", path, PROFILE_MAX_SIZE);
         if (r < 0) {
                 (void) profile_error(err, NULL, "%s: cannot read profile: %s", path, strerror(-r));
                 return r;

@@ -218,7 +218,7 @@ static int check_mounts(struct jail_profile *p, struct jail_error *err) {
  * refuse an executable bind whose source overlaps a writable one (a file
  * could be written through one mount and executed through the other). */
 static int check_host_mounts(struct jail_profile *p, struct jail_error *err) {
-        char (*real)[PATH_MAX] = calloc(JAIL_MAX_MOUNTS, PATH_MAX);
+        char (*real)[PATH_MAX] = calloc(JAIL_MAX_MOUNTS, (size_t) PATH_MAX);
         unsigned n = 0;
         int r = 0;
 

@@ -15,7 +15,7 @@
  * The filter is compiled in the parent (so a bad name is a profile error
  * before anything starts) and handed to the child as plain BPF: the child
  * only calls prctl(PR_SET_SECCOMP) and then execve. */
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -28,11 +28,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
-/* This file's own header is also named seccomp.h and its directory is on
- * the include path, so <seccomp.h> would find it again.  Going through
- * "linux/.." skips every include directory without a linux/ subdirectory
- * (ours), leaving the system directory that holds libseccomp's header. */
-#include <linux/../seccomp.h>
+#include <seccomp.h> /* libseccomp */
 
 #include "fileio.h"
 #include "macro.h"

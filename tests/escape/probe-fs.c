@@ -38,7 +38,7 @@ static void open_for_write(const char *const *paths, struct probe_result *r) {
                         (void) close(fd); /* nothing was written */
                         set_result(r, PROBE_ALLOWED, "opened %s for writing", *paths);
                 } else {
-                        judge(r, -1, errno, 0, "");
+                        judge(r, -1, 0, "");
                         append_detail(r, " (%s)", *paths);
                 }
                 return;
@@ -65,7 +65,7 @@ static void create_in(const char *dir, struct probe_result *r) {
                 (void) close(fd);
                 set_result(r, PROBE_ALLOWED, "created an (unnamed) file in %s", dir);
         } else {
-                judge(r, -1, errno, 0, "");
+                judge(r, -1, 0, "");
         }
 }
 
@@ -178,7 +178,8 @@ static void probe_exec_writable_mounts(const struct probe_ctx *ctx, struct probe
         }
         (void) fclose(f);
         if (n_ran > 0)
-                set_result(r, PROBE_ALLOWED, "executed from %u of %u writable mounts:%s", n_ran, n_writable, ran);
+                set_result(r, PROBE_ALLOWED, "executed from %u of %u writable mounts:%s%s%s", n_ran, n_writable, ran,
+                           refused[0] ? "; refused:" : "", refused);
         else if (n_writable == 0)
                 set_result(r, PROBE_DENIED, "no mount is writable for us");
         else
@@ -257,7 +258,7 @@ static void probe_memfd_exec(const struct probe_ctx *ctx, struct probe_result *r
                 fd = memfd_create("rempart-probe", MFD_CLOEXEC);
         }
         if (fd < 0) {
-                judge(r, -1, errno, 0, "");
+                judge(r, -1, 0, "");
                 append_detail(r, " (%smemfd_create)", note);
                 return;
         }
@@ -286,7 +287,7 @@ static void probe_mmap_wx(const struct probe_ctx *ctx, struct probe_result *r) {
 
         if (p != MAP_FAILED)
                 (void) munmap(p, 4096);
-        judge(r, p == MAP_FAILED ? -1 : 0, errno, 0, "mapped anonymous memory writable and executable");
+        judge(r, p == MAP_FAILED ? -1 : 0, 0, "mapped anonymous memory writable and executable");
 }
 
 static void probe_mprotect_wx(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -298,7 +299,7 @@ static void probe_mprotect_wx(const struct probe_ctx *ctx, struct probe_result *
                 return;
         }
         rc = mprotect(p, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
-        judge(r, rc, errno, 0, "made writable memory writable+executable");
+        judge(r, rc, 0, "made writable memory writable+executable");
         (void) munmap(p, 4096);
 }
 
@@ -314,7 +315,7 @@ static void probe_mprotect_exec_gain(const struct probe_ctx *ctx, struct probe_r
         }
         p[0] = 0xc3; /* ret */
         rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
-        judge(r, rc, errno, 0, "made written memory executable");
+        judge(r, rc, 0, "made written memory executable");
         (void) munmap(p, 4096);
 }
 
@@ -326,14 +327,14 @@ static void probe_proc_self_mem_write(const struct probe_ctx *ctx, struct probe_
         int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 
         if (fd < 0) {
-                judge_visible(r, -1, errno, "");
+                judge_visible(r, -1, "");
                 return;
         }
         if (pread(fd, &b, 1, addr) != 1) {
                 set_result(r, PROBE_ERROR, "pread: %s", errname(errno));
         } else {
                 ssize_t n = pwrite(fd, &b, 1, addr);
-                judge(r, n == 1 ? 0 : -1, n < 0 ? errno : EIO, 0, "wrote into our read-only code via /proc/self/mem");
+                judge_err(r, n == 1 ? 0 : -1, n < 0 ? errno : EIO, 0, "wrote into our read-only code via /proc/self/mem");
         }
         (void) close(fd);
 }

@@ -34,13 +34,13 @@
 
 static void probe_keyctl(const struct probe_ctx *ctx, struct probe_result *r) {
         long id = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID_, KEY_SPEC_SESSION_KEYRING_, 0);
-        judge(r, id, errno, 0, "keyctl(KEYCTL_GET_KEYRING_ID) answered");
+        judge(r, id, 0, "keyctl(KEYCTL_GET_KEYRING_ID) answered");
 }
 
 /* A key in the process keyring, which dies with this probe's child. */
 static void probe_add_key(const struct probe_ctx *ctx, struct probe_result *r) {
         long id = syscall(SYS_add_key, "user", "rempart-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING_);
-        judge(r, id, errno, 0, "add_key created a key");
+        judge(r, id, 0, "add_key created a key");
 }
 
 static void probe_bpf_map_create(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -55,7 +55,7 @@ static void probe_bpf_map_create(const struct probe_ctx *ctx, struct probe_resul
         fd = syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof(a));
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, 0, "created a BPF map");
+        judge(r, fd, 0, "created a BPF map");
 }
 
 static void probe_bpf_prog_load(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -75,7 +75,7 @@ static void probe_bpf_prog_load(const struct probe_ctx *ctx, struct probe_result
         fd = syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, 0, "loaded a BPF program");
+        judge(r, fd, 0, "loaded a BPF program");
 }
 
 /* A user-space-only software counter on ourselves: allowed unprivileged
@@ -94,7 +94,7 @@ static void probe_perf_event_open(const struct probe_ctx *ctx, struct probe_resu
         fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, 0, "opened a perf event");
+        judge(r, fd, 0, "opened a perf event");
 }
 
 static void probe_userfaultfd(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -102,7 +102,7 @@ static void probe_userfaultfd(const struct probe_ctx *ctx, struct probe_result *
 
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, 0, "created a userfaultfd");
+        judge(r, fd, 0, "created a userfaultfd");
 }
 
 static void probe_io_uring_setup(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -113,17 +113,17 @@ static void probe_io_uring_setup(const struct probe_ctx *ctx, struct probe_resul
         fd = syscall(SYS_io_uring_setup, 1, &p);
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, 0, "created an io_uring");
+        judge(r, fd, 0, "created an io_uring");
 }
 
 /* Bad descriptor: EBADF after CAP_SYS_MODULE. */
 static void probe_finit_module(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_finit_module, -1, "", 0), errno, EBADF, "finit_module");
+        judge(r, syscall(SYS_finit_module, -1, "", 0), EBADF, "finit_module");
 }
 
 /* Unknown module: ENOENT after CAP_SYS_MODULE. */
 static void probe_delete_module(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_delete_module, "rempart_probe_no_such_module", O_NONBLOCK), errno, ENOENT,
+        judge(r, syscall(SYS_delete_module, "rempart_probe_no_such_module", O_NONBLOCK), ENOENT,
               "delete_module");
 }
 
@@ -131,16 +131,16 @@ static void probe_delete_module(const struct probe_ctx *ctx, struct probe_result
  * are checked before anything is read, and 0 segments is never passed, as
  * that would unload a loaded image). */
 static void probe_kexec_load(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_kexec_load, 0UL, 0xffffUL, NULL, INVALID_FLAG), errno, EINVAL, "kexec_load");
+        judge(r, syscall(SYS_kexec_load, 0UL, 0xffffUL, NULL, INVALID_FLAG), EINVAL, "kexec_load");
 }
 
 static void probe_kexec_file_load(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_kexec_file_load, -1, -1, 0UL, "", INVALID_FLAG), errno, EINVAL, "kexec_file_load");
+        judge(r, syscall(SYS_kexec_file_load, -1, -1, 0UL, "", INVALID_FLAG), EINVAL, "kexec_file_load");
 }
 
 /* Wrong magic numbers: EINVAL after CAP_SYS_BOOT. */
 static void probe_reboot(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_reboot, 0, 0, 0, NULL), errno, EINVAL, "reboot");
+        judge(r, syscall(SYS_reboot, 0, 0, 0, NULL), EINVAL, "reboot");
 }
 
 static void missing_path(const struct probe_ctx *ctx, char *buf, size_t size) {
@@ -151,29 +151,29 @@ static void missing_path(const struct probe_ctx *ctx, char *buf, size_t size) {
 static void probe_swapon(const struct probe_ctx *ctx, struct probe_result *r) {
         char p[PATH_MAX];
         missing_path(ctx, p, sizeof(p));
-        judge(r, syscall(SYS_swapon, p, 0), errno, ENOENT, "swapon");
+        judge(r, syscall(SYS_swapon, p, 0), ENOENT, "swapon");
 }
 
 static void probe_swapoff(const struct probe_ctx *ctx, struct probe_result *r) {
         char p[PATH_MAX];
         missing_path(ctx, p, sizeof(p));
-        judge(r, syscall(SYS_swapoff, p), errno, ENOENT, "swapoff");
+        judge(r, syscall(SYS_swapoff, p), ENOENT, "swapoff");
 }
 
 /* A path that does not exist: ENOENT after CAP_SYS_PACCT. */
 static void probe_acct(const struct probe_ctx *ctx, struct probe_result *r) {
         char p[PATH_MAX];
         missing_path(ctx, p, sizeof(p));
-        judge(r, syscall(SYS_acct, p), errno, ENOENT, "acct");
+        judge(r, syscall(SYS_acct, p), ENOENT, "acct");
 }
 
 /* Port I/O rights for this disposable child only; no port is touched. */
 static void probe_iopl(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_iopl, 3), errno, 0, "iopl(3) granted");
+        judge(r, syscall(SYS_iopl, 3), 0, "iopl(3) granted");
 }
 
 static void probe_ioperm(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_ioperm, 0x80UL, 1UL, 1), errno, 0, "ioperm(0x80) granted");
+        judge(r, syscall(SYS_ioperm, 0x80UL, 1UL, 1), 0, "ioperm(0x80) granted");
 }
 
 static void set_persona(unsigned long flag, const char *what, struct probe_result *r) {
@@ -182,7 +182,7 @@ static void set_persona(unsigned long flag, const char *what, struct probe_resul
         if (rc >= 0 && syscall(SYS_personality, 0xffffffffUL) != (long) (PER_LINUX | flag))
                 set_result(r, PROBE_DENIED, "personality unchanged");
         else
-                judge(r, rc, errno, 0, what);
+                judge(r, rc, 0, what);
 }
 
 static void probe_personality_rie(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -194,13 +194,13 @@ static void probe_personality_norandom(const struct probe_ctx *ctx, struct probe
 }
 
 static void probe_syslog_read(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, klogctl(SYSLOG_ACTION_SIZE_BUFFER_, NULL, 0), errno, 0, "syslog(2) answered");
+        judge(r, klogctl(SYSLOG_ACTION_SIZE_BUFFER_, NULL, 0), 0, "syslog(2) answered");
 }
 
 /* Both pointers NULL: the kernel checks CAP_SYS_TIME, then has nothing to
  * set and returns 0. */
 static void probe_settimeofday(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, syscall(SYS_settimeofday, NULL, NULL), errno, 0, "settimeofday passed the CAP_SYS_TIME check");
+        judge(r, syscall(SYS_settimeofday, NULL, NULL), 0, "settimeofday passed the CAP_SYS_TIME check");
 }
 
 /* ADJ_TICK with an absurd tick: EINVAL after CAP_SYS_TIME. */
@@ -210,7 +210,7 @@ static void probe_adjtimex_tick(const struct probe_ctx *ctx, struct probe_result
         memset(&tx, 0, sizeof(tx));
         tx.modes = ADJ_TICK;
         tx.tick = 1;
-        judge(r, syscall(SYS_adjtimex, &tx), errno, EINVAL, "adjtimex");
+        judge(r, syscall(SYS_adjtimex, &tx), EINVAL, "adjtimex");
 }
 
 /* 65 bytes is one more than a hostname may have: EINVAL after
@@ -219,7 +219,7 @@ static void probe_sethostname(const struct probe_ctx *ctx, struct probe_result *
         char name[65];
 
         memset(name, 'x', sizeof(name));
-        judge(r, syscall(SYS_sethostname, name, sizeof(name)), errno, EINVAL, "sethostname");
+        judge(r, syscall(SYS_sethostname, name, sizeof(name)), EINVAL, "sethostname");
 }
 
 /* vhangup in a new session (no controlling terminal): it passes the
@@ -236,7 +236,7 @@ static void probe_vhangup(const struct probe_ctx *ctx, struct probe_result *r) {
         if (e < 0)
                 set_result(r, PROBE_ERROR, "grandchild: %s", errname(-e));
         else
-                judge(r, e == 0 ? 0 : -1, e, 0, "vhangup passed the CAP_SYS_TTY_CONFIG check");
+                judge_err(r, e == 0 ? 0 : -1, e, 0, "vhangup passed the CAP_SYS_TTY_CONFIG check");
 }
 
 /* The i386 ABI through int $0x80: the jail's filter kills the process. */
@@ -247,7 +247,7 @@ static void probe_i386_int80(const struct probe_ctx *ctx, struct probe_result *r
         if (ret == (long) getpid())
                 set_result(r, PROBE_ALLOWED, "i386 getpid() through int $0x80 answered");
         else if (ret < 0 && ret > -4096)
-                judge(r, -1, (int) -ret, 0, "");
+                judge_err(r, -1, (int) -ret, 0, "");
         else
                 set_result(r, PROBE_ERROR, "int $0x80 returned %ld", ret);
 }
@@ -255,7 +255,7 @@ static void probe_i386_int80(const struct probe_ctx *ctx, struct probe_result *r
 /* The x32 ABI (syscall number | 0x40000000). */
 static void probe_x32_syscall(const struct probe_ctx *ctx, struct probe_result *r) {
         long rc = syscall(X32_SYSCALL_BIT | SYS_getpid);
-        judge(r, rc, errno, 0, "x32 getpid() answered");
+        judge(r, rc, 0, "x32 getpid() answered");
 }
 
 const struct probe probes_kernel[] = {

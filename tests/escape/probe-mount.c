@@ -44,14 +44,14 @@ static void probe_mount_tmpfs(const struct probe_ctx *ctx, struct probe_result *
                    "rempart_probe_no_such_option");
         if (rc == 0) /* should not happen: undo at once */
                 (void) umount2(ctx->workdir, MNT_DETACH);
-        judge(r, rc, errno, EINVAL, "mounted a tmpfs");
+        judge(r, rc, EINVAL, "mounted a tmpfs");
 }
 
 /* Remount of a path that is not a mount root: EINVAL after may_mount(). */
 static void probe_remount_rw(const struct probe_ctx *ctx, struct probe_result *r) {
         if (!need_workdir(ctx, r))
                 return;
-        judge(r, mount(NULL, ctx->workdir, NULL, MS_REMOUNT | MS_BIND, NULL), errno, EINVAL, "remounted");
+        judge(r, mount(NULL, ctx->workdir, NULL, MS_REMOUNT | MS_BIND, NULL), EINVAL, "remounted");
 }
 
 /* Bind mount of a source that does not exist: ENOENT after may_mount(). */
@@ -65,7 +65,7 @@ static void probe_bind_mount(const struct probe_ctx *ctx, struct probe_result *r
         rc = mount(src, ctx->workdir, NULL, MS_BIND, NULL);
         if (rc == 0)
                 (void) umount2(ctx->workdir, MNT_DETACH);
-        judge(r, rc, errno, ENOENT, "bind-mounted");
+        judge(r, rc, ENOENT, "bind-mounted");
 }
 
 static void probe_fsopen(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -73,7 +73,7 @@ static void probe_fsopen(const struct probe_ctx *ctx, struct probe_result *r) {
 
         if (fd >= 0)
                 (void) close((int) fd); /* an unconfigured context: nothing mounted */
-        judge(r, fd, errno, 0, "fsopen(tmpfs) returned a context");
+        judge(r, fd, 0, "fsopen(tmpfs) returned a context");
 }
 
 /* fspick on a path that is not a mount root: EINVAL after may_mount(). */
@@ -85,7 +85,7 @@ static void probe_fspick(const struct probe_ctx *ctx, struct probe_result *r) {
         fd = syscall(SYS_fspick, AT_FDCWD, ctx->workdir, P_FSPICK_CLOEXEC);
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, EINVAL, "fspick returned a context");
+        judge(r, fd, EINVAL, "fspick returned a context");
 }
 
 /* fsmount with an invalid flag: EINVAL after may_mount(). */
@@ -94,7 +94,7 @@ static void probe_fsmount(const struct probe_ctx *ctx, struct probe_result *r) {
 
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, EINVAL, "fsmount");
+        judge(r, fd, EINVAL, "fsmount");
 }
 
 /* A detached clone of our scratch directory: freed on close. */
@@ -106,20 +106,20 @@ static void probe_open_tree_clone(const struct probe_ctx *ctx, struct probe_resu
         fd = syscall(SYS_open_tree, AT_FDCWD, ctx->workdir, P_OPEN_TREE_CLONE | P_OPEN_TREE_CLOEXEC);
         if (fd >= 0)
                 (void) close((int) fd);
-        judge(r, fd, errno, 0, "open_tree(OPEN_TREE_CLONE) cloned a mount");
+        judge(r, fd, 0, "open_tree(OPEN_TREE_CLONE) cloned a mount");
 }
 
 /* move_mount with an invalid flag: EINVAL after may_mount(). */
 static void probe_move_mount(const struct probe_ctx *ctx, struct probe_result *r) {
         long rc = syscall(SYS_move_mount, -1, "", -1, "", P_INVALID_FLAG);
-        judge(r, rc, errno, EINVAL, "move_mount");
+        judge(r, rc, EINVAL, "move_mount");
 }
 
 /* umount of a path that is not a mount point: EINVAL after may_mount(). */
 static void probe_umount(const struct probe_ctx *ctx, struct probe_result *r) {
         if (!need_workdir(ctx, r))
                 return;
-        judge(r, umount2(ctx->workdir, 0), errno, EINVAL, "unmounted");
+        judge(r, umount2(ctx->workdir, 0), EINVAL, "unmounted");
 }
 
 /* pivot_root to a path that does not exist: ENOENT after may_mount(). */
@@ -129,14 +129,14 @@ static void probe_pivot_root(const struct probe_ctx *ctx, struct probe_result *r
         if (!need_workdir(ctx, r))
                 return;
         (void) snprintf(p, sizeof(p), "%s/no-such-root", ctx->workdir);
-        judge(r, syscall(SYS_pivot_root, p, p), errno, ENOENT, "pivot_root");
+        judge(r, syscall(SYS_pivot_root, p, p), ENOENT, "pivot_root");
 }
 
 /* The probe runs in a disposable child: a chroot dies with it. */
 static void probe_chroot(const struct probe_ctx *ctx, struct probe_result *r) {
         if (!need_workdir(ctx, r))
                 return;
-        judge(r, chroot(ctx->workdir), errno, 0, "chroot succeeded");
+        judge(r, chroot(ctx->workdir), 0, "chroot succeeded");
 }
 
 /* The classic: keep a descriptor on the old root, chroot below it, fchdir
@@ -156,7 +156,7 @@ static void probe_chroot_fd_escape(const struct probe_ctx *ctx, struct probe_res
                 return;
         }
         if (chroot(ctx->workdir) < 0) {
-                judge(r, -1, errno, 0, "");
+                judge(r, -1, 0, "");
                 return;
         }
         if (fchdir(root) < 0) {
@@ -170,7 +170,7 @@ static void probe_chroot_fd_escape(const struct probe_ctx *ctx, struct probe_res
                 set_result(r, PROBE_ERROR, "chroot(.): %s", errname(errno));
                 return;
         }
-        judge_visible(r, access(ctx->marker, F_OK), errno, "out of the chroot: host marker visible");
+        judge_visible(r, access(ctx->marker, F_OK), "out of the chroot: host marker visible");
 }
 
 /* Without chroot: walk ".." from "/" and look for the host marker. */
@@ -186,7 +186,7 @@ static void probe_dotdot_walk(const struct probe_ctx *ctx, struct probe_result *
         for (int i = 0; i < 64; i++)
                 if (chdir("..") < 0)
                         break;
-        judge_visible(r, access(ctx->marker + strspn(ctx->marker, "/"), F_OK), errno,
+        judge_visible(r, access(ctx->marker + strspn(ctx->marker, "/"), F_OK),
                       "host marker reachable by walking ..");
 }
 
@@ -195,14 +195,14 @@ static void probe_marker_direct(const struct probe_ctx *ctx, struct probe_result
                 set_result(r, PROBE_SKIP, "no --marker");
                 return;
         }
-        judge_visible(r, access(ctx->marker, F_OK), errno, "host marker visible");
+        judge_visible(r, access(ctx->marker, F_OK), "host marker visible");
 }
 
 static void marker_via(const char *root, const struct probe_ctx *ctx, struct probe_result *r) {
         char p[PATH_MAX];
 
         (void) snprintf(p, sizeof(p), "%s%s", root, ctx->marker);
-        judge_visible(r, access(p, F_OK), errno, "");
+        judge_visible(r, access(p, F_OK), "");
         if (r->status == PROBE_ALLOWED)
                 set_result(r, PROBE_ALLOWED, "host marker visible as %s", p);
 }
@@ -253,7 +253,7 @@ static void probe_mknod_char(const struct probe_ctx *ctx, struct probe_result *r
         rc = mknod(p, S_IFCHR | 0600, makedev(1, 3));
         if (rc == 0)
                 (void) unlink(p);
-        judge(r, rc, errno, 0, "created a character device node (1,3)");
+        judge(r, rc, 0, "created a character device node (1,3)");
 }
 
 /* Open for writing, never write. */
@@ -270,7 +270,7 @@ static void open_wr_visible(const char *const *paths, struct probe_result *r) {
                 if (errno != ENOENT)
                         err = errno;
         }
-        judge_visible(r, -1, err, "");
+        judge_visible_err(r, -1, err, "");
 }
 
 static void probe_write_proc_sys(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -340,7 +340,7 @@ static void probe_open_by_handle_at(const struct probe_ctx *ctx, struct probe_re
         fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_CLOEXEC);
         if (fd >= 0)
                 (void) close(fd);
-        judge(r, fd, errno, ESTALE, "opened / by file handle");
+        judge(r, fd, ESTALE, "opened / by file handle");
         (void) close(mfd);
 }
 

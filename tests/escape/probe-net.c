@@ -41,7 +41,7 @@ static void judge_net(struct probe_result *r, int rc, int err, const char *what)
                 set_result(r, PROBE_DENIED, "%s (unreachable)", errname(err));
                 break;
         default:
-                judge(r, -1, err, 0, "");
+                judge_err(r, -1, err, 0, "");
         }
 }
 
@@ -240,7 +240,7 @@ static void probe_netlink_route_modify(const struct probe_ctx *ctx, struct probe
         ssize_t n;
 
         if (fd < 0) {
-                judge(r, -1, errno, 0, "");
+                judge(r, -1, 0, "");
                 return;
         }
         (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* bounded wait only */
@@ -252,7 +252,7 @@ static void probe_netlink_route_modify(const struct probe_ctx *ctx, struct probe
         req.ifi.ifi_family = AF_UNSPEC;
         req.ifi.ifi_index = 0x7ffffff0;
         if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *) &kernel, sizeof(kernel)) < 0) {
-                judge(r, -1, errno, 0, "");
+                judge(r, -1, 0, "");
         } else if ((n = recv(fd, buf, sizeof(buf), 0)) < (ssize_t) (sizeof(struct nlmsghdr) + sizeof(int))) {
                 set_result(r, PROBE_ERROR, "no netlink answer: %s", errname(n < 0 ? errno : EIO));
         } else {
@@ -261,7 +261,7 @@ static void probe_netlink_route_modify(const struct probe_ctx *ctx, struct probe
                 if (nh->nlmsg_type != NLMSG_ERROR)
                         set_result(r, PROBE_ERROR, "unexpected netlink answer type %u", nh->nlmsg_type);
                 else
-                        judge(r, e->error == 0 ? 0 : -1, -e->error, ENODEV, "RTM_SETLINK accepted");
+                        judge_err(r, e->error == 0 ? 0 : -1, -e->error, ENODEV, "RTM_SETLINK accepted");
         }
         (void) close(fd);
 }
@@ -273,11 +273,11 @@ static void probe_bind_privileged_port(const struct probe_ctx *ctx, struct probe
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
         if (fd < 0) {
-                judge(r, -1, errno, 0, "");
+                judge(r, -1, 0, "");
                 return;
         }
         in.sin_addr.s_addr = htonl(INADDR_ANY);
-        judge(r, bind(fd, (struct sockaddr *) &in, sizeof(in)), errno, EADDRINUSE, "bound port 1023");
+        judge(r, bind(fd, (struct sockaddr *) &in, sizeof(in)), EADDRINUSE, "bound port 1023");
         (void) close(fd);
 }
 
@@ -363,7 +363,7 @@ static void judge_tty(struct probe_result *r, int rc, int err, const char *what)
         else if (rc < 0 && err == ENOTTY)
                 set_result(r, PROBE_ERROR, "ENOTTY: the ioctl reached %s unfiltered", what);
         else
-                judge(r, rc, err, 0, what);
+                judge_err(r, rc, err, 0, what);
         if (r->status == PROBE_DENIED && err != EIO)
                 append_detail(r, " on %s", what);
 }
@@ -371,13 +371,14 @@ static void judge_tty(struct probe_result *r, int rc, int err, const char *what)
 static void probe_tiocsti(const struct probe_ctx *ctx, struct probe_result *r) {
         char what[128];
         const char c = ' ';
-        int fd = own_tty(what, sizeof(what));
+        int fd = own_tty(what, sizeof(what)), rc;
 
         if (fd < 0) {
                 set_result(r, PROBE_ERROR, "no terminal to try: %s", errname(errno));
                 return;
         }
-        judge_tty(r, ioctl(fd, TIOCSTI, &c), errno, what);
+        rc = ioctl(fd, TIOCSTI, &c);
+        judge_tty(r, rc, errno, what);
         if (r->status == PROBE_ALLOWED)
                 set_result(r, PROBE_ALLOWED, "injected input into %s", what);
         (void) close(fd);
@@ -388,7 +389,7 @@ static void probe_tioclinux(const struct probe_ctx *ctx, struct probe_result *r)
         static const char *const vts[] = { "/dev/tty0", "/dev/tty1", "/dev/console", "/dev/null", NULL };
         char arg[4] = { TIOCL_GETSHIFTSTATE };
         const char *what = NULL;
-        int fd = -1;
+        int fd = -1, rc;
 
         for (const char *const *v = vts; *v && fd < 0; v++) {
                 fd = open(*v, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -398,7 +399,8 @@ static void probe_tioclinux(const struct probe_ctx *ctx, struct probe_result *r)
                 set_result(r, PROBE_ERROR, "no terminal to try: %s", errname(errno));
                 return;
         }
-        judge_tty(r, ioctl(fd, TIOCLINUX, arg), errno, what);
+        rc = ioctl(fd, TIOCLINUX, arg);
+        judge_tty(r, rc, errno, what);
         if (r->status == PROBE_ALLOWED)
                 set_result(r, PROBE_ALLOWED, "TIOCLINUX answered on %s", what);
         (void) close(fd);

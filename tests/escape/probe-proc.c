@@ -43,13 +43,13 @@ static void probe_see_host_pid(const struct probe_ctx *ctx, struct probe_result 
         if (!need_host_pid(ctx, r))
                 return;
         (void) snprintf(p, sizeof(p), "/proc/%d", (int) ctx->host_pid);
-        judge_visible(r, stat(p, &st), errno, "host process visible in /proc");
+        judge_visible(r, stat(p, &st), "host process visible in /proc");
 }
 
 static void probe_signal_host_pid(const struct probe_ctx *ctx, struct probe_result *r) {
         if (!need_host_pid(ctx, r))
                 return;
-        judge_visible(r, kill(ctx->host_pid, 0), errno, "kill(host pid, 0) succeeded");
+        judge_visible(r, kill(ctx->host_pid, 0), "kill(host pid, 0) succeeded");
 }
 
 static void probe_pidfd_host_pid(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -58,14 +58,14 @@ static void probe_pidfd_host_pid(const struct probe_ctx *ctx, struct probe_resul
         if (!need_host_pid(ctx, r))
                 return;
         fd = syscall(SYS_pidfd_open, ctx->host_pid, 0);
-        judge_visible(r, fd, errno, "pidfd_open(host pid) succeeded");
+        judge_visible(r, fd, "pidfd_open(host pid) succeeded");
 }
 
 /* PTRACE_SEIZE does not stop the tracee; our exit detaches. */
 static void probe_ptrace_host_pid(const struct probe_ctx *ctx, struct probe_result *r) {
         if (!need_host_pid(ctx, r))
                 return;
-        judge_visible(r, ptrace(PTRACE_SEIZE, ctx->host_pid, NULL, NULL), errno, "attached to the host process");
+        judge_visible(r, ptrace(PTRACE_SEIZE, ctx->host_pid, NULL, NULL), "attached to the host process");
 }
 
 static void probe_ptrace_child(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -81,7 +81,7 @@ static void probe_ptrace_child(const struct probe_ctx *ctx, struct probe_result 
                 _exit(0);
         }
         rc = ptrace(PTRACE_SEIZE, pid, NULL, NULL);
-        judge(r, rc, errno, 0, "attached to our own child");
+        judge(r, rc, 0, "attached to our own child");
         (void) kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
 }
@@ -92,18 +92,18 @@ static void probe_process_vm_readv(const struct probe_ctx *ctx, struct probe_res
         struct iovec local = { dst, sizeof(dst) }, remote = { (void *) (uintptr_t) src, sizeof(src) };
         ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 
-        judge(r, n, errno, 0, "read memory with process_vm_readv");
+        judge(r, n, 0, "read memory with process_vm_readv");
 }
 
 static void do_setns(const char *path, int type, struct probe_result *r) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
 
         if (fd < 0) {
-                judge_visible(r, -1, errno, "");
+                judge_visible(r, -1, "");
                 append_detail(r, " (%s)", path);
                 return;
         }
-        judge(r, setns(fd, type), errno, 0, "");
+        judge(r, setns(fd, type), 0, "");
         if (r->status == PROBE_ALLOWED)
                 set_result(r, PROBE_ALLOWED, "joined %s", path);
         (void) close(fd);
@@ -127,7 +127,7 @@ static void probe_userns_caps(const struct probe_ctx *ctx, struct probe_result *
         const char *eff;
 
         if (unshare(CLONE_NEWUSER) < 0) {
-                judge(r, -1, errno, 0, "");
+                judge(r, -1, 0, "");
                 return;
         }
         eff = read_small("/proc/self/status", buf, sizeof(buf)) > 0 ? strstr(buf, "CapEff:\t") : NULL;
@@ -135,11 +135,11 @@ static void probe_userns_caps(const struct probe_ctx *ctx, struct probe_result *
 }
 
 static void probe_unshare_mnt(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, unshare(CLONE_NEWNS), errno, 0, "new mount namespace");
+        judge(r, unshare(CLONE_NEWNS), 0, "new mount namespace");
 }
 
 static void probe_unshare_net(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, unshare(CLONE_NEWNET), errno, 0, "new network namespace");
+        judge(r, unshare(CLONE_NEWNET), 0, "new network namespace");
 }
 
 /* Raw clone(2) with a namespace flag (what glibc's clone() does). */
@@ -150,7 +150,7 @@ static void raw_clone(unsigned long flags, const char *what, struct probe_result
                 _exit(0);
         if (pid > 0)
                 (void) waitpid((pid_t) pid, NULL, 0);
-        judge(r, pid, errno, 0, what);
+        judge(r, pid, 0, what);
 }
 
 static void probe_clone_newns(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -176,7 +176,7 @@ static void probe_clone3(const struct probe_ctx *ctx, struct probe_result *r) {
         if (pid < 0 && errno == ENOSYS)
                 set_result(r, PROBE_DENIED, "ENOSYS");
         else
-                judge(r, pid, errno, 0, "clone3 created a process");
+                judge(r, pid, 0, "clone3 created a process");
 }
 
 /* Drop to nobody if we are root (outside), then run the setuid-root copy
@@ -205,7 +205,7 @@ static void probe_setuid_binary(const struct probe_ctx *ctx, struct probe_result
         n = read(pfd[0], out, sizeof(out) - 1);
         (void) close(pfd[0]);
         if (st < 0) {
-                judge(r, -1, -st, 0, "");
+                judge_err(r, -1, -st, 0, "");
                 return;
         }
         if (n <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -221,16 +221,16 @@ static void probe_setuid_binary(const struct probe_ctx *ctx, struct probe_result
 }
 
 static void probe_setuid0(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, setresuid(0, 0, 0), errno, 0, "became uid 0");
+        judge(r, setresuid(0, 0, 0), 0, "became uid 0");
 }
 
 static void probe_setgid0(const struct probe_ctx *ctx, struct probe_result *r) {
-        judge(r, setresgid(0, 0, 0), errno, 0, "became gid 0");
+        judge(r, setresgid(0, 0, 0), 0, "became gid 0");
 }
 
 static void probe_setgroups_root(const struct probe_ctx *ctx, struct probe_result *r) {
         gid_t g = 0;
-        judge(r, setgroups(1, &g), errno, 0, "joined supplementary group 0");
+        judge(r, setgroups(1, &g), 0, "joined supplementary group 0");
 }
 
 static void probe_capset_raise(const struct probe_ctx *ctx, struct probe_result *r) {
@@ -243,13 +243,13 @@ static void probe_capset_raise(const struct probe_ctx *ctx, struct probe_result 
         }
         d[0].effective |= 1U << CAP_SYS_ADMIN;
         d[0].permitted |= 1U << CAP_SYS_ADMIN;
-        judge(r, syscall(SYS_capset, &h, d), errno, 0, "raised CAP_SYS_ADMIN");
+        judge(r, syscall(SYS_capset, &h, d), 0, "raised CAP_SYS_ADMIN");
 }
 
 /* Clearing the exec/no-root securebits: EPERM when they are locked. */
 static void probe_securebits_clear(const struct probe_ctx *ctx, struct probe_result *r) {
         int before = prctl(PR_GET_SECUREBITS);
-        judge(r, prctl(PR_SET_SECUREBITS, 0UL), errno, 0, "");
+        judge(r, prctl(PR_SET_SECUREBITS, 0UL), 0, "");
         if (r->status == PROBE_ALLOWED)
                 set_result(r, PROBE_ALLOWED, "securebits 0x%x cleared", (unsigned) before);
 }
@@ -269,14 +269,14 @@ static void probe_rlimit_raise(const struct probe_ctx *ctx, struct probe_result 
                 set_result(r, PROBE_ERROR, "lowering RLIMIT_NOFILE: %s", errname(errno));
                 return;
         }
-        judge(r, setrlimit(RLIMIT_NOFILE, &orig), errno, 0, "raised a hard RLIMIT_NOFILE");
+        judge(r, setrlimit(RLIMIT_NOFILE, &orig), 0, "raised a hard RLIMIT_NOFILE");
 }
 
 static void probe_rt_priority(const struct probe_ctx *ctx, struct probe_result *r) {
         struct sched_param sp = { .sched_priority = 1 }, other = { .sched_priority = 0 };
         int rc = sched_setscheduler(0, SCHED_FIFO, &sp);
 
-        judge(r, rc, errno, 0, "switched to SCHED_FIFO");
+        judge(r, rc, 0, "switched to SCHED_FIFO");
         if (rc == 0)
                 (void) sched_setscheduler(0, SCHED_OTHER, &other); /* only for the moment left */
 }

@@ -76,7 +76,7 @@ bool is_denial(int err) {
         return err == EPERM || err == EACCES || err == EROFS;
 }
 
-void judge(struct probe_result *r, long rc, int err, int past_check, const char *what) {
+void judge_err(struct probe_result *r, long rc, int err, int past_check, const char *what) {
         if (rc >= 0)
                 set_result(r, PROBE_ALLOWED, "%s", what);
         else if (past_check != 0 && err == past_check)
@@ -87,11 +87,19 @@ void judge(struct probe_result *r, long rc, int err, int past_check, const char 
                 set_result(r, PROBE_ERROR, "%s: %s", errname(err), strerror(err));
 }
 
-void judge_visible(struct probe_result *r, long rc, int err, const char *what) {
+void judge(struct probe_result *r, long rc, int past_check, const char *what) {
+        judge_err(r, rc, errno, past_check, what);
+}
+
+void judge_visible_err(struct probe_result *r, long rc, int err, const char *what) {
         if (rc < 0 && (err == ENOENT || err == ESRCH))
                 set_result(r, PROBE_DENIED, "%s (not visible)", errname(err));
         else
-                judge(r, rc, err, 0, what);
+                judge_err(r, rc, err, 0, what);
+}
+
+void judge_visible(struct probe_result *r, long rc, const char *what) {
+        judge_visible_err(r, rc, errno, what);
 }
 
 /* ---------------------------------------------------------------- helpers */

@@ -73,9 +73,13 @@ const char *errname(int err);
  * past_check (if non-zero) is ALLOWED too (the argument was refused after
  * the permission check); EPERM/EACCES/EROFS are DENIED; anything else is
  * ERROR. */
-void judge(struct probe_result *r, long rc, int err, int past_check, const char *what);
-/* Same for visibility probes: ENOENT and ESRCH (not visible) are DENIED. */
-void judge_visible(struct probe_result *r, long rc, int err, const char *what);
+void judge_err(struct probe_result *r, long rc, int err, int past_check, const char *what);
+/* Same with err = errno, read when called: pass the call itself as rc
+ * (arguments are evaluated before the body reads errno). */
+void judge(struct probe_result *r, long rc, int past_check, const char *what);
+/* For visibility probes: ENOENT and ESRCH (not visible) are DENIED. */
+void judge_visible_err(struct probe_result *r, long rc, int err, const char *what);
+void judge_visible(struct probe_result *r, long rc, const char *what);
 /* Is err a permission refusal (EPERM, EACCES, EROFS)? */
 bool is_denial(int err);
 

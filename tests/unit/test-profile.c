@@ -94,7 +94,7 @@ static void test_parse_full(void **state) {
         assert_int_equal(p->pids_max, 64);
         assert_int_equal(p->cpu_quota_us, 50000);
         assert_int_equal(p->cpu_period_us, 100000);
-        assert_int_equal(p->origins[profile_key_index("cgroup", "pids_max")].line, 29);
+        assert_int_equal(p->origins[profile_key_index("cgroup", "pids_max")].line, 37);
         assert_int_equal(profile_validate(p, false, &err), 0);
         free(p);
 }

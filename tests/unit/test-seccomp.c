@@ -35,11 +35,10 @@
 
 #include <cmocka.h>
 
-/* src/jail/seccomp.h shadows libseccomp's header on the include path; see
- * seccomp.c.  Only used to turn the deny-list's names into numbers. */
-#include <linux/../seccomp.h>
+/* libseccomp, only to turn the deny-list's names into numbers. */
+#include <seccomp.h>
 
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 /* An errno no kernel call below returns by itself, so that seeing it proves
  * the filter answered. */
