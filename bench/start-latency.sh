@@ -9,11 +9,14 @@
 # Environment:
 #   BUILD            meson build directory (default: <repo>/build)
 #   BENCH_OUT        results directory (default: /tmp/rempart-bench)
-#   BENCH_RUNS       timed runs per command (default: 200)
-#   BENCH_WARMUP     warm-up runs per command (default: 20)
-#   BENCH_ROUNDS     hyperfine invocations, command order rotated between
-#                    them, times pooled (default: 1); more rounds spread slow
-#                    phases of a noisy machine over every command
+#   BENCH_RUNS       timed runs per command, in all (default: 200)
+#   BENCH_WARMUP     warm-up runs per command and round (default: 20)
+#   BENCH_ROUNDS     hyperfine invocations, each with BENCH_RUNS/BENCH_ROUNDS
+#                    runs per command, the order of the commands rotated
+#                    from one to the next, times pooled (default: 1).
+#                    hyperfine runs one command after the other: on a
+#                    machine whose load changes, several rounds spread the
+#                    slow phases over every command.
 #   BENCH_BREAKDOWN  1: add rempart-jail lines with Landlock, seccomp,
 #                    the cgroup, or all three turned off (default: 0)
 #   BENCH_CPU        pin every command to this CPU with taskset (default: none)
@@ -35,6 +38,10 @@ static_true=$build/bench/bench-static-true
 die() { echo "start-latency: $*" >&2; exit 1; }
 note() { echo "start-latency: $*"; }
 
+[ "$rounds" -ge 1 ] 2>/dev/null || die "BENCH_ROUNDS must be a positive integer"
+per_round=$(((runs + rounds - 1) / rounds))
+[ "$per_round" -ge 2 ] || die "BENCH_RUNS/BENCH_ROUNDS must be at least 2"
+
 [ "$(id -u)" = 0 ] || die "run as root: rempart-jail is a root-run launcher, and the peers are compared as root too"
 command -v hyperfine >/dev/null || die "hyperfine is not installed (scripts/install-deps.sh lists it)"
 command -v python3 >/dev/null || die "python3 is needed for the statistics"
@@ -52,7 +59,7 @@ command -v python3 >/dev/null || die "python3 is needed for the statistics"
 # give anyway, so its behaviour is unchanged: check with --report.)
 v2ctl=/sys/fs/cgroup/unified/cgroup.controllers
 if [ -z "${_REMPART_BENCH_NS:-}" ] && command -v crun >/dev/null &&
-   [ -s "$v2ctl" ] && [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] &&
+   [ -n "$(cat "$v2ctl" 2>/dev/null)" ] && [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] &&
    command -v unshare >/dev/null; then
         export _REMPART_BENCH_NS=1
         exec unshare --mount --propagation private -- "$0" "$@"
@@ -246,7 +253,7 @@ done
         echo "kernel: $(uname -r)"
         echo "cpus: $(nproc)"
         echo "model: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-        echo "runs: $runs x $rounds round(s), warmup $warmup"
+        echo "runs: $per_round x $rounds round(s), warmup $warmup"
         for t in bwrap firejail crun hyperfine; do
                 command -v "$t" >/dev/null && echo "$t: $("$t" --version 2>&1 | head -n 1)"
         done
@@ -258,20 +265,26 @@ pin=()
 [ -n "$cpu" ] && pin=(taskset -c "$cpu")
 n=${#names[@]}
 rm -f "$out"/start-latency.round*.json
+: >"$out/start-latency.log"
 for ((r = 0; r < rounds; r++)); do
         args=()
         for ((k = 0; k < n; k++)); do
                 i=$(((k + r) % n)) # rotate the order from one round to the next
                 args+=(-n "${names[$i]}" "${cmds[$i]}")
         done
-        note "round $((r + 1))/$rounds: $n commands x $runs runs (log: $out/start-latency.log)"
-        "${pin[@]}" hyperfine -N --style basic --warmup "$warmup" --runs "$runs" \
+        note "round $((r + 1))/$rounds: $n commands x $per_round runs (log: $out/start-latency.log)"
+        "${pin[@]}" hyperfine -N --style basic --warmup "$warmup" --runs "$per_round" \
                 --export-json "$out/start-latency.round$r.json" "${args[@]}" \
                 >>"$out/start-latency.log" 2>&1 ||
                 die "hyperfine failed, see $out/start-latency.log"
 done
 
 # --- report ---------------------------------------------------------------------
-for s in "${skipped[@]}"; do echo "skipped: $s"; done
-[ -n "$crun_note" ] && echo "$crun_note"
-python3 "$here/report-latency.py" "$meta" "$out"/start-latency.round*.json | tee "$out/start-latency.txt"
+{
+        cat "$out/start-latency.env"
+        echo
+        for s in "${skipped[@]}"; do echo "skipped: $s"; done
+        if [ -n "$crun_note" ]; then echo "$crun_note"; fi
+        echo
+        python3 "$here/report-latency.py" "$meta" "$out"/start-latency.round*.json
+} | tee "$out/start-latency.txt"

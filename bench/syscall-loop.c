@@ -164,8 +164,10 @@ static int64_t run(enum mode mode, uint64_t iterations, int fd) {
 }
 
 static void usage(FILE *f) {
-        fputs("Usage: bench-syscall-loop [--seccomp|--seccomp-trivial] [--mode getppid|clock|read|mix|ioctl] [--iterations N]\n",
-              f);
+        /* Nothing useful to do if the usage text cannot be written. */
+        (void) fputs("Usage: bench-syscall-loop [--seccomp|--seccomp-trivial] "
+                     "[--mode getppid|clock|read|mix|ioctl] [--iterations N]\n",
+                     f);
 }
 
 int main(int argc, char *argv[]) {
@@ -248,8 +250,10 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "bench-syscall-loop: system call failed: %s\n", strerror((int) -n));
                 return 1;
         }
-        printf("mode=%s seccomp=%s iterations=%" PRIu64 " syscalls=%" PRId64 " ns_per_syscall=%.2f\n",
-               mode_names[mode], filter_names[filter], iterations, n,
-               (double) (t1 - t0) / (double) n);
+        /* The result is the whole point: a failed write is a failed run. */
+        if (printf("mode=%s seccomp=%s iterations=%" PRIu64 " syscalls=%" PRId64 " ns_per_syscall=%.2f\n",
+                   mode_names[mode], filter_names[filter], iterations, n, (double) (t1 - t0) / (double) n) < 0 ||
+            fflush(stdout) != 0)
+                return 1;
         return 0;
 }

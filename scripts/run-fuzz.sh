@@ -12,7 +12,7 @@ fi
 ninja -C $B >/dev/null || { echo "not ok 1 - fuzz build"; exit 1; }
 n=0 rc=0
 for target in $B/tests/fuzz/fuzz-*; do
-        [ -x "$target" ] || continue
+        [ -f "$target" ] && [ -x "$target" ] || continue
         name=$(basename "$target")
         corpus=tests/fuzz/corpus/${name#fuzz-}
         work=$(mktemp -d)

@@ -57,7 +57,7 @@ static struct bpf_insn ld_ctx_u32(uint8_t dst, size_t off) {
  * host) keep 0:0; the kernel never consults the device cgroup for rdev 0,
  * so there is nothing to allow. */
 static bool device_resolved(const struct jail_device *d) {
-        return d->major != 0 || d->minor != 0;
+        return d->major != 0 || d->minor != 0 || d->any_minor;
 }
 
 int cgroup_device_prog_build(const struct jail_device *devs, unsigned n, struct bpf_insn *out, size_t max) {
@@ -104,7 +104,10 @@ int cgroup_device_prog_build(const struct jail_device *devs, unsigned n, struct 
                 out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_3, 0, 4,
                                 dev->is_block ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
                 out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 3, (int32_t) dev->major);
-                out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, 2, (int32_t) dev->minor);
+                if (dev->any_minor) /* "ja +0": keeps every entry PER_DEVICE_INSNS long */
+                        out[i++] = insn(BPF_JMP | BPF_JA, 0, 0, 0, 0);
+                else
+                        out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, 2, (int32_t) dev->minor);
                 out[i++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1);
                 out[i++] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
         }

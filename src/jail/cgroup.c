@@ -338,6 +338,24 @@ static int apply_limits(const struct jail_profile *p, const struct jail_cgroup *
 
 /* ---------------------------------------------------------------- create -- */
 
+/* The profile's devices, plus the pty devices when the jail has its own
+ * devpts instance (/dev/ptmx and every UNIX98 pty slave, majors 136-143). */
+static int attach_device_policy(const struct jail_profile *p, int dir_fd) {
+        _cleanup_free_ struct jail_device *devs = calloc(JAIL_MAX_DEVICES + 9, sizeof *devs);
+        unsigned n = 0;
+
+        if (!devs)
+                return -ENOMEM;
+        for (unsigned i = 0; i < p->n_devices && i < JAIL_MAX_DEVICES; i++)
+                devs[n++] = p->devices[i];
+        if (p->dev_pts) {
+                devs[n++] = (struct jail_device) { .major = 5, .minor = 2 };
+                for (unsigned major = 136; major <= 143; major++)
+                        devs[n++] = (struct jail_device) { .major = major, .any_minor = true };
+        }
+        return cgroup_device_prog_attach(dir_fd, devs, n);
+}
+
 static int create_impl(const struct jail_profile *p, const char *jail_name, struct jail_cgroup *cg,
                        struct jail_enforced *e) {
         char mount[JAIL_PATH_MAX], path[sizeof cg->path];
@@ -389,7 +407,7 @@ static int create_impl(const struct jail_profile *p, const char *jail_name, stru
         }
 
         if (p->device_policy) {
-                r = cgroup_device_prog_attach(cg->dir_fd, p->devices, p->n_devices);
+                r = attach_device_policy(p, cg->dir_fd);
                 if (r >= 0) {
                         cg->bpf_prog_fd = r;
                         e->cg_devices = FEATURE_ENFORCED;
@@ -410,8 +428,15 @@ int cgroup_create(const struct jail_profile *p, const char *jail_name, struct ja
 
         e->cgroup = e->cg_memory = e->cg_swap = e->cg_pids = FEATURE_OFF;
         e->cg_cpu = e->cg_io = e->cg_devices = FEATURE_OFF;
-        if (!p->cgroup)
+        if (!p->cgroup) {
+                /* The device policy lives in the cgroup: without one it
+                 * cannot be enforced, and strict mode must notice. */
+                if (p->device_policy) {
+                        e->cg_devices = FEATURE_UNAVAILABLE;
+                        enforced_note(e, "cgroup: device policy not enforced: the cgroup is disabled");
+                }
                 return 0;
+        }
         r = create_impl(p, jail_name, cg, e);
         if (r < 0) {
                 /* Nothing of the cgroup is in force; a best-effort caller

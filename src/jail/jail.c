@@ -179,7 +179,10 @@ static _Noreturn void child_main(struct child_ctx *c) {
                 child_fail(c, MSG_SETUP_FAILED, errno, "becoming root of the user namespace");
 
         c->e.ns_mount = c->e.ns_pid = c->e.ns_ipc = c->e.ns_uts = c->e.ns_cgroup = FEATURE_ENFORCED;
-        c->e.ns_net = FEATURE_ENFORCED;
+        /* A joined namespace is shared with whoever else is in it. */
+        c->e.ns_net = c->netns_fd >= 0 ? FEATURE_OFF : FEATURE_ENFORCED;
+        if (c->netns_fd >= 0)
+                enforced_note(&c->e, "net: joined the shared network namespace '%s'", p->netns_name);
         c->e.ns_user = p->userns ? FEATURE_ENFORCED : FEATURE_OFF;
 
         if (c->netns_fd >= 0) {
@@ -248,13 +251,20 @@ static int write_seccomp_export(const char *path, const struct seccomp_program *
 
 static int write_report(const char *path, const struct jail_profile *p, const struct jail_enforced *e) {
         FILE *f;
-        int r;
+        int fd, r;
 
         if (strcmp(path, "-") == 0)
                 return report_write_json(stderr, p, e, e->landlock_abi);
-        f = fopen(path, "we");
-        if (!f)
+        /* Root writes this file: never through a symlink planted there. */
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
                 return log_error_errno(negative_errno(), "cannot write report %s", path);
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = log_error_errno(negative_errno(), "cannot write report %s", path);
+                (void) close(fd);
+                return r;
+        }
         r = report_write_json(f, p, e, e->landlock_abi);
         if (fclose(f) != 0 && r == 0)
                 r = negative_errno();
@@ -399,6 +409,10 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
                                 goto out_kill;
                         }
                         enforced_note(&parent_e, "cgroup: CLONE_INTO_CGROUP refused, moved before start");
+                        if (p->mode == JAIL_MODE_STRICT) {
+                                log_error("strict mode: the kernel refused CLONE_INTO_CGROUP; nothing was started");
+                                goto out_kill;
+                        }
                 }
         }
         if (p->userns) {

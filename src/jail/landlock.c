@@ -15,7 +15,7 @@
  *   device node, /dev/ptmx,   READ_FILE WRITE_FILE IOCTL_DEV
  *     /dev/pts
  *   /dev                      READ_DIR
- *   /proc                     READ_FILE READ_DIR WRITE_FILE TRUNCATE
+ *   /proc                     READ_FILE READ_DIR (mounted read-only too)
  *   /sys (read-only)          READ_FILE READ_DIR
  * A rule on a non-directory (a file bind, a device) keeps only the file
  * rights, the only ones the kernel accepts there.
@@ -61,15 +61,11 @@
          A(REMOVE_DIR) | A(REMOVE_FILE) | A(MAKE_DIR) | A(MAKE_REG) | A(MAKE_SOCK) |        \
          A(MAKE_FIFO) | A(MAKE_SYM))
 #define RIGHTS_DEVICE (A(READ_FILE) | A(WRITE_FILE) | A(IOCTL_DEV))
-/* /proc is mounted subset=pid,hidepid=invisible: only the jail's own
- * /proc/PID trees are visible, and their writable files (comm,
- * oom_score_adj, timerslack_ns, ...) are per-process knobs the kernel
- * permission-checks itself.  WRITE_FILE keeps "echo x >/proc/self/comm"
- * working; TRUNCATE is needed too because a shell redirection opens with
- * O_TRUNC, which Landlock checks on these regular files.  Reopening a file
- * through /proc/self/fd/N is checked against the file's real path, so this
- * grants nothing beyond /proc itself. */
-#define RIGHTS_PROC (A(READ_FILE) | A(READ_DIR) | A(WRITE_FILE) | A(TRUNCATE))
+/* /proc is mounted read-only with subset=pid,hidepid=invisible: only the
+ * jail's own /proc/PID trees are visible, and nothing there may be opened
+ * for writing (/proc/self/mem would let a process patch its own code).
+ * Landlock says the same, so the two layers agree. */
+#define RIGHTS_PROC (A(READ_FILE) | A(READ_DIR))
 
 #define ACCESS_NET_TCP (LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP)
 

@@ -219,22 +219,22 @@ int main(int argc, char *argv[]) {
         }
         profile_init_default(p);
 
-        /* The profile file comes first whatever its position, so that
-         * options always override it. */
-        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-                const char *file = NULL;
-                if ((strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--profile") == 0) && i + 1 < argc)
-                        file = argv[++i];
-                else if (strncmp(argv[i], "--profile=", 10) == 0)
-                        file = argv[i] + 10;
-                if (file) {
-                        struct jail_error err;
-                        if (profile_parse_file(p, file, &err) < 0) {
-                                log_error("%s", err.msg);
-                                return JAIL_EXIT_USAGE;
-                        }
+        /* First pass: only find the profile file(s), with getopt itself so
+         * that every spelling (-pFILE, --prof=FILE, ...) is understood and
+         * nothing after the command is mistaken for an option.  Options are
+         * applied in the second pass, on top of the profile. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+hp:", options, &idx)) != -1) {
+                struct jail_error err;
+                if (c != 'p')
+                        continue;
+                if (profile_parse_file(p, optarg, &err) < 0) {
+                        log_error("%s", err.msg);
+                        return JAIL_EXIT_USAGE;
                 }
         }
+        opterr = 1;
+        optind = 0; /* GNU getopt: full reinitialisation */
 
         while ((c = getopt_long(argc, argv, "+hp:", options, &idx)) != -1) {
                 switch (c) {
@@ -291,7 +291,7 @@ int main(int argc, char *argv[]) {
                 struct jail_error err;
                 int r;
                 _cleanup_close_ int fd = strcmp(pfc_path, "-") == 0 ? dup(STDOUT_FILENO)
-                                                                      : open(pfc_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                                                                      : open(pfc_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
                 if (fd < 0) {
                         log_error_errno(negative_errno(), "cannot write %s", pfc_path);
                         return JAIL_EXIT_SETUP;

@@ -36,7 +36,7 @@
 #include "parse.h"
 
 #define ROOT_TMPFS_SIZE "1m"  /* only mount points and symlinks live there */
-#define DEV_TMPFS_SIZE (256 * 1024) /* likewise, plus the mount points of device nodes */
+#define DEV_TMPFS_SIZE ((uint64_t) 256 * 1024) /* likewise, plus the mount points of device nodes */
 #define MAX_OWN_MOUNTS (JAIL_MAX_MOUNTS + 8)
 
 /* Bind sources, opened before the host tree is hidden; -1 = nothing to bind. */
@@ -478,7 +478,11 @@ static int setup_dev(const struct jail_profile *p, struct build *b, const struct
 
 static int setup_proc(struct build *b, struct jail_enforced *e, const char **step) {
         static const struct fsopt full[] = { { "hidepid", "invisible" }, { "subset", "pid" } };
-        const unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        /* Read-only: /proc/PID/mem writes ignore page protections (FOLL_FORCE)
+         * and would let a process patch its own code despite MDWE; the few
+         * writable knobs left (comm, oom_score_adj) are not worth that.  A
+         * write open fails with EROFS before the file is even looked at. */
+        const unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
         /* fsopen("proc") binds the instance to our pid namespace, of which
          * we are PID 1: only the jail's processes are visible. */
         _cleanup_close_ int fd = make_fs("proc", full, ELEMENTSOF(full), attrs);

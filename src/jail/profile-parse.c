@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <seccomp.h> /* libseccomp: system call names */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,27 @@ static struct jail_mount *new_mount(struct jail_profile *p, const struct jail_or
         return m;
 }
 
+static bool mount_already_listed(const struct jail_profile *p, enum jail_mount_kind kind, const char *src,
+                                 const char *dst, uint64_t size) {
+        for (unsigned i = 0; i < p->n_mounts; i++)
+                if (p->mounts[i].kind == kind && p->mounts[i].size == size && strcmp(p->mounts[i].src, src) == 0 &&
+                    strcmp(p->mounts[i].dst, dst) == 0)
+                        return true;
+        return false;
+}
+
+/* "clear = yes": forget every mount listed so far (the built-in ones
+ * included), for profiles that describe their own file system view. */
+static int k_fs_clear(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
+        bool clear;
+        int r = set_bool(&clear, v, o, err);
+        if (r < 0)
+                return r;
+        if (clear)
+                p->n_mounts = 0;
+        return 0;
+}
+
 /* "[?]SRC[:DST[:OPTIONS]]" for binds.  OPTIONS is a comma list; the only
  * one accepted is "noexec" (for ro).  "exec" on a writable bind is the W^X
  * violation the issue asks to refuse, with its own message. */
@@ -237,6 +259,8 @@ static int add_bind(struct jail_profile *p, enum jail_mount_kind kind, const cha
                                 return profile_error(err, o, "unknown mount option '%s' (known: exec, noexec)", t);
                 }
         }
+        if (mount_already_listed(p, kind, src, dst, 0))
+                return 0; /* e.g. a written-out default profile read on top of the defaults */
         m = new_mount(p, o, err);
         if (!m)
                 return -EINVAL;
@@ -282,6 +306,8 @@ static int k_tmpfs(struct jail_profile *p, const char *v, const struct jail_orig
         r = check_path(buf, "destination", o, err);
         if (r < 0)
                 return r;
+        if (mount_already_listed(p, JAIL_MOUNT_TMPFS, "", buf, bytes))
+                return 0;
         m = new_mount(p, o, err);
         if (!m)
                 return -EINVAL;
@@ -313,6 +339,8 @@ static int k_symlink(struct jail_profile *p, const char *v, const struct jail_or
         for (const char *c = buf; *c; c++)
                 if (!isprint((unsigned char) *c))
                         return profile_error(err, o, "link target contains a control character");
+        if (mount_already_listed(p, JAIL_MOUNT_SYMLINK, buf, link, 0))
+                return 0;
         m = new_mount(p, o, err);
         if (!m)
                 return -EINVAL;
@@ -507,6 +535,15 @@ static int k_env_keep(struct jail_profile *p, const char *v, const struct jail_o
         struct list_ctx c = { p, o, err };
         return split_words(v, add_env_keep_word, &c);
 }
+static int k_env_clear(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
+        bool clear;
+        int r = set_bool(&clear, v, o, err);
+        if (r < 0)
+                return r;
+        if (clear)
+                p->n_env_keep = p->n_env_set = 0;
+        return 0;
+}
 static int k_env_set(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
         const char *eq = strchr(v, '=');
         size_t n;
@@ -666,12 +703,14 @@ static int add_syscall_word(const char *w, void *u) {
         struct sc_ctx *c = u;
         size_t n = strlen(w);
 
-        /* Names are checked against libseccomp when the filter is built. */
         if (n == 0 || n >= 32)
                 return profile_error(c->err, c->o, "invalid system call name '%s'", w);
         for (size_t i = 0; i < n; i++)
                 if (!islower((unsigned char) w[i]) && !isdigit((unsigned char) w[i]) && w[i] != '_')
                         return profile_error(c->err, c->o, "invalid system call name '%s'", w);
+        /* Checked here, so that the error names this line. */
+        if (seccomp_syscall_resolve_name(w) == __NR_SCMP_ERROR)
+                return profile_error(c->err, c->o, "unknown system call '%s'", w);
         for (unsigned i = 0; i < *c->n; i++)
                 if (strcmp(c->names[i], w) == 0)
                         return 0;
@@ -728,7 +767,8 @@ static int set_cg_size(uint64_t *dst, bool *set, const char *v, bool allow_zero,
 
         if (parse_size(v, dst, &max) < 0 || (!allow_zero && *dst == 0))
                 return profile_error(err, o, "expected a size (e.g. 512M) or 'max', got '%s'", v);
-        *set = true;
+        /* "max" is no limit: nothing to ask the kernel for. */
+        *set = !max;
         return 0;
 }
 static int k_cg_mem(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
@@ -738,14 +778,14 @@ static int k_cg_swap(struct jail_profile *p, const char *v, const struct jail_or
         return set_cg_size(&p->memory_swap_max, &p->memory_swap_max_set, v, true, o, err);
 }
 static int k_cg_pids(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
-        bool max = false;
-
         if (strcmp(v, "max") == 0) {
-                max = true;
+                /* No limit: nothing to ask the kernel for. */
                 p->pids_max = UINT64_MAX;
-        } else if (parse_u64(v, INT32_MAX, &p->pids_max) < 0 || p->pids_max == 0)
+                p->pids_max_set = false;
+                return 0;
+        }
+        if (parse_u64(v, INT32_MAX, &p->pids_max) < 0 || p->pids_max == 0)
                 return profile_error(err, o, "expected a number of tasks (1-%d) or 'max', got '%s'", INT32_MAX, v);
-        (void) max;
         p->pids_max_set = true;
         return 0;
 }
@@ -814,6 +854,7 @@ static const struct key_def keys[] = {
         { "filesystem", "exec", KEY_LIST, k_exec_rw },
         { "filesystem", "tmpfs", KEY_LIST, k_tmpfs },
         { "filesystem", "symlink", KEY_LIST, k_symlink },
+        { "filesystem", "clear", KEY_SCALAR, k_fs_clear },
         { "filesystem", "tmp", KEY_SCALAR, k_tmp },
         { "filesystem", "tmp_size", KEY_SCALAR, k_tmp_size },
         { "filesystem", "proc", KEY_SCALAR, k_proc },
@@ -833,6 +874,7 @@ static const struct key_def keys[] = {
         { "credentials", "new_session", KEY_SCALAR, k_new_session },
         { "credentials", "memfd_noexec", KEY_SCALAR, k_memfd_noexec },
         { "credentials", "die_with_parent", KEY_SCALAR, k_die_with_parent },
+        { "environment", "clear", KEY_SCALAR, k_env_clear },
         { "environment", "keep", KEY_LIST, k_env_keep },
         { "environment", "set", KEY_LIST, k_env_set },
         { "fds", "keep", KEY_LIST, k_fds_keep },

@@ -86,6 +86,15 @@ void profile_init_default(struct jail_profile *p) {
         p->pids_max_set = true;
 }
 
+/* "file:line" or "file" (command line, built-in), for cross-references. */
+static const char *origin_where(const struct jail_origin *o, char *buf, size_t size) {
+        if (o->line > 0)
+                (void) snprintf(buf, size, "%.180s:%u", o->file, o->line);
+        else
+                (void) snprintf(buf, size, "%.180s", o->file);
+        return buf;
+}
+
 static const struct jail_origin *origin_of(const struct jail_profile *p, const char *section, const char *key) {
         int i = profile_key_index(section, key);
 
@@ -187,10 +196,27 @@ static int check_mounts(struct jail_profile *p, struct jail_error *err) {
                         return profile_error(err, &m->origin,
                                              "'%s' is under the private /tmp; set [filesystem] tmp = no to mount there",
                                              m->dst);
-                for (unsigned j = 0; j < i; j++)
+                for (unsigned j = 0; j < i; j++) {
+                        char where[200];
                         if (strcmp(p->mounts[j].dst, m->dst) == 0)
-                                return profile_error(err, &m->origin, "'%s' is already a mount point (set at %s:%u)",
-                                                     m->dst, p->mounts[j].origin.file, p->mounts[j].origin.line);
+                                return profile_error(err, &m->origin, "'%s' is already a mount point (set by %s)",
+                                                     m->dst, origin_where(&p->mounts[j].origin, where, sizeof where));
+                        /* Landlock rights are inherited down the tree: a
+                         * writable place inside an executable bind would be
+                         * executable for Landlock, leaving only noexec. */
+                        const struct jail_mount *a = &p->mounts[j], *w = m, *x = NULL;
+                        if ((a->kind == JAIL_MOUNT_RO) && (m->kind == JAIL_MOUNT_RW || m->kind == JAIL_MOUNT_TMPFS))
+                                x = a;
+                        else if ((m->kind == JAIL_MOUNT_RO) && (a->kind == JAIL_MOUNT_RW || a->kind == JAIL_MOUNT_TMPFS)) {
+                                x = m;
+                                w = a;
+                        }
+                        if (x && path_under(w->dst, x->dst))
+                                return profile_error(err, &w->origin,
+                                                     "writable '%s' would be inside the executable bind '%s' (set by %s): "
+                                                     "refused (W^X: mount it outside executable trees)",
+                                                     w->dst, x->dst, origin_where(&x->origin, where, sizeof where));
+                }
         }
         /* Mount parents before children: stable insertion sort by depth. */
         for (unsigned i = 1; i < p->n_mounts; i++) {
@@ -247,10 +273,11 @@ static int check_host_mounts(struct jail_profile *p, struct jail_error *err) {
                         if (p->mounts[j].kind != JAIL_MOUNT_RW)
                                 continue;
                         if (path_under(real[i], real[j]) || path_under(real[j], real[i])) {
+                                char where[200];
                                 r = profile_error(err, &p->mounts[i].origin,
-                                                  "executable bind '%s' overlaps the writable bind '%s' (%s:%u): refused (W^X)",
-                                                  p->mounts[i].src, p->mounts[j].src, p->mounts[j].origin.file,
-                                                  p->mounts[j].origin.line);
+                                                  "executable bind '%s' overlaps the writable bind '%s' (set by %s): refused (W^X)",
+                                                  p->mounts[i].src, p->mounts[j].src,
+                                                  origin_where(&p->mounts[j].origin, where, sizeof where));
                                 goto out;
                         }
                 }

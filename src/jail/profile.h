@@ -54,6 +54,7 @@ struct jail_device {
         /* filled at validation time from stat(2) of the host node */
         unsigned major, minor;
         bool is_block;
+        bool any_minor; /* every minor of major (pty slaves), never from profiles */
         struct jail_origin origin;
 };
 
@@ -166,8 +167,7 @@ struct jail_profile {
         uint64_t cpu_weight, io_weight;       /* 0 = unset */
         bool device_policy;                   /* BPF device program from [devices] */
 
-        /* [lifecycle] */
-        bool die_with_parent;
+        bool die_with_parent;   /* [credentials] die_with_parent */
 
         /* Where each key was last set (indexed by the parser's key table),
          * so that cross-key errors can name file, line and key. */

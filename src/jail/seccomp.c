@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <seccomp.h> /* libseccomp */
 
@@ -80,7 +81,7 @@ const char *const seccomp_default_denylist[] = {
         NULL,
 };
 /* Deliberately not on the list: socket families (the network namespace and
- * capabilities decide), mbind/set_mempolicy/get_mempolicy (a process's own
+ * capabilities decide; only AF_VSOCK, which escapes both, is denied below), mbind/set_mempolicy/get_mempolicy (a process's own
  * memory; NUMA-aware runtimes use them), and the landlock calls (a program
  * may confine itself further). */
 
@@ -249,6 +250,14 @@ static int add_guards_deny(scmp_filter_ctx ctx, uint32_t deny, struct jail_error
                 if (r < 0)
                         return r;
         }
+        /* socket(AF_VSOCK): a channel to the hypervisor that no network
+         * namespace contains (found by the escape battery). */
+        {
+                struct scmp_arg_cmp cmp = SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffU, AF_VSOCK);
+                r = add_rule(ctx, deny, SCMP_SYS(socket), "socket", 1, &cmp, err);
+                if (r < 0)
+                        return r;
+        }
         /* personality: only the query (0xffffffff) and PER_LINUX (0).  Other
          * values weaken the next exec (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE). */
         return add_rules_low32_not_pair(ctx, deny, SCMP_SYS(personality), "personality", 0, 0,
@@ -266,6 +275,8 @@ static int allow_call(scmp_filter_ctx ctx, int nr, const char *name, struct jail
         }
         if (nr == SCMP_SYS(ioctl))
                 return add_rules_low32_not_pair(ctx, SCMP_ACT_ALLOW, nr, name, 1, TIOCSTI, TIOCLINUX, err);
+        if (nr == SCMP_SYS(socket)) /* every family but AF_VSOCK (a == b: "not equal") */
+                return add_rules_low32_not_pair(ctx, SCMP_ACT_ALLOW, nr, name, 0, AF_VSOCK, AF_VSOCK, err);
         if (nr == SCMP_SYS(personality)) {
                 static const uint32_t ok[] = { 0, 0xffffffffU };
                 for (size_t i = 0; i < ELEMENTSOF(ok); i++) {

@@ -28,32 +28,38 @@
 #define SECBIT_EXEC_DENY_INTERACTIVE (1U << 10)
 #endif
 
-/* Open an existing system file for writing, never write to it. */
-static void open_for_write(const char *const *paths, struct probe_result *r) {
+/* Open an existing system file for writing, never write to it.  ETXTBSY
+ * (the file is a running program) comes after the permission check.  When
+ * none of the files exists, creating one in fallback_dir is the attempt. */
+static void open_for_write(const char *const *paths, const char *fallback_dir, struct probe_result *r) {
+        int fd;
+
         for (; *paths; paths++) {
-                int fd = open(*paths, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                fd = open(*paths, O_WRONLY | O_CLOEXEC | O_NOCTTY);
                 if (fd < 0 && errno == ENOENT)
                         continue;
-                if (fd >= 0) {
+                if (fd >= 0)
                         (void) close(fd); /* nothing was written */
-                        set_result(r, PROBE_ALLOWED, "opened %s for writing", *paths);
-                } else {
-                        judge(r, -1, 0, "");
-                        append_detail(r, " (%s)", *paths);
-                }
+                judge(r, fd, ETXTBSY, "opened for writing");
+                append_detail(r, " (%s)", *paths);
                 return;
         }
-        set_result(r, PROBE_ERROR, "none of the target files exists");
+        fd = open(fallback_dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                (void) close(fd); /* unnamed: gone with the descriptor */
+        judge_visible(r, fd, "created an (unnamed) file");
+        append_detail(r, " (no target file; O_TMPFILE in %s)", fallback_dir);
 }
 
 static void probe_write_ro_usr(const struct probe_ctx *ctx, struct probe_result *r) {
-        static const char *const paths[] = { "/usr/bin/env", "/usr/bin/true", "/usr/lib/os-release", NULL };
-        open_for_write(paths, r);
+        static const char *const paths[] = { "/usr/lib/os-release", "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                                             "/usr/lib64/ld-linux-x86-64.so.2", "/usr/bin/env", NULL };
+        open_for_write(paths, "/usr/lib", r);
 }
 
 static void probe_write_ro_etc(const struct probe_ctx *ctx, struct probe_result *r) {
-        static const char *const paths[] = { "/etc/ld.so.cache", "/etc/passwd", NULL };
-        open_for_write(paths, r);
+        static const char *const paths[] = { "/etc/ld.so.cache", "/etc/passwd", "/etc/hosts", NULL };
+        open_for_write(paths, "/etc", r);
 }
 
 /* Create a file in a system directory: unnamed (O_TMPFILE), so that even

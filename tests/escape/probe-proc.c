@@ -220,6 +220,10 @@ static void probe_setuid_binary(const struct probe_ctx *ctx, struct probe_result
                 set_result(r, PROBE_DENIED, "setuid bit ignored (euid %s)", out);
 }
 
+/* Becoming root again.  Outside, the probe is root, so this succeeds by
+ * definition (uid 0 / CAP_SETUID is what it tests for); inside, real,
+ * effective and saved ids are all 65534 and CAP_SETUID is gone, so no id
+ * is left to switch back to. */
 static void probe_setuid0(const struct probe_ctx *ctx, struct probe_result *r) {
         judge(r, setresuid(0, 0, 0), 0, "became uid 0");
 }

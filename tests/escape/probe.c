@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* rempart-probe: the escape battery's runner, helpers and host fixtures.
+/* rempart-probe: the escape battery's runner and shared helpers.
  *
  *   rempart-probe [--list] [--only NAME[,NAME...]] [--host-pid PID]
  *                 [--marker PATH] [--abstract NAME] [--unix-path PATH]
  *                 [--tcp-port N] [--udp-port N] [--suid PATH] [--device PATH]
- *                 [--pids N] [--mem-mib N] [--timeout S]
+ *                 [--pids N] [--mem-mib N]
  *   rempart-probe --serve-fixtures [--abstract NAME] [--unix-path PATH]
  *   rempart-probe --noop | --print-euid      (helper modes used by probes)
  *
@@ -15,18 +15,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,9 +270,48 @@ static const char *status_name(enum probe_status s) {
         return "ERROR";
 }
 
+/* Read the probe child's verdict and reap it.  Grandchildren may hold the
+ * pipe open after the child died (a paused fork_bomb child, say), so EOF
+ * is not awaited: once the child is reaped, what it wrote is already in the
+ * pipe.  Returns the bytes read; *status is the wait status, or -1 if the
+ * child had to be killed after timeout seconds. */
+static size_t collect(pid_t pid, int fd, struct probe_result *r, unsigned timeout, int *status) {
+        size_t got = 0;
+
+        for (unsigned ticks = 0;; ticks++) {
+                struct pollfd pf = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                if (waitpid(pid, status, WNOHANG) == pid) {
+                        /* Reaped: drain what it wrote without blocking. */
+                        while (got < sizeof(*r) && poll(&pf, 1, 0) > 0 &&
+                               (n = read(fd, (char *) r + got, sizeof(*r) - got)) > 0)
+                                got += (size_t) n;
+                        return got;
+                }
+                if (ticks >= timeout * 10) {
+                        (void) kill(-pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                        *status = -1;
+                        return 0;
+                }
+                if (poll(&pf, 1, 100) <= 0)
+                        continue;
+                n = read(fd, (char *) r + got, sizeof(*r) - got);
+                if (n > 0)
+                        got += (size_t) n;
+                /* A full verdict or EOF: the child is exiting right now. */
+                if (got == sizeof(*r) || n == 0) {
+                        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+                                ;
+                        return got;
+                }
+        }
+}
+
 static void run_one(const struct probe *p, const struct probe_ctx *ctx, struct probe_result *r) {
         int pfd[2], status;
-        size_t got = 0;
+        size_t got;
         pid_t pid;
 
         set_result(r, PROBE_ERROR, "no result");
@@ -307,23 +342,16 @@ static void run_one(const struct probe *p, const struct probe_ctx *ctx, struct p
         }
         (void) setpgid(pid, pid); /* also here: no race with the kill below */
         (void) close(pfd[1]);
-        while (got < sizeof(*r)) {
-                ssize_t n = read(pfd[0], (char *) r + got, sizeof(*r) - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                got += (size_t) n;
-        }
+        got = collect(pid, pfd[0], r, (p->timeout ? p->timeout : DEFAULT_TIMEOUT) + 5, &status);
         (void) close(pfd[0]);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        (void) kill(-pid, SIGKILL); /* ESRCH when nothing is left: fine */
-        if (got == sizeof(*r)) {
+        (void) kill(-pid, SIGKILL); /* stragglers; ESRCH when nothing is left */
+        if (got == sizeof(*r) && (unsigned) r->status <= PROBE_SKIP) {
                 r->detail[sizeof(r->detail) - 1] = '\0';
                 return;
         }
-        if (WIFSIGNALED(status)) {
+        if (status == -1) {
+                set_result(r, PROBE_ERROR, "timeout (probe did not end)");
+        } else if (WIFSIGNALED(status)) {
                 int sig = WTERMSIG(status);
                 if (sig == SIGSYS)
                         set_result(r, PROBE_DENIED, "killed by SIGSYS (seccomp)");
@@ -382,138 +410,10 @@ static void list_probes(void) {
                         printf("%-26s %s\n", p->name, p->what);
 }
 
-/* ---------------------------------------------------------------- fixtures */
-
-static int listen_tcp(int family, int *port) {
-        struct sockaddr_storage ss = { 0 };
-        socklen_t len;
-        int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-        if (fd < 0)
-                return -errno;
-        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* quick restarts only */
-        if (family == AF_INET) {
-                struct sockaddr_in *in = (struct sockaddr_in *) &ss;
-                in->sin_family = AF_INET;
-                in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                in->sin_port = htons((uint16_t) *port);
-                len = sizeof(*in);
-        } else {
-                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
-                in6->sin6_family = AF_INET6;
-                in6->sin6_addr = in6addr_loopback;
-                in6->sin6_port = htons((uint16_t) *port);
-                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-                len = sizeof(*in6);
-        }
-        if (bind(fd, (struct sockaddr *) &ss, len) < 0 || listen(fd, 16) < 0 ||
-            getsockname(fd, (struct sockaddr *) &ss, &len) < 0) {
-                int e = errno;
-                (void) close(fd);
-                return -e;
-        }
-        *port = ntohs(family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
-                                        : ((struct sockaddr_in6 *) &ss)->sin6_port);
-        return fd;
-}
-
-static int listen_unix(const char *name, bool abstract) {
-        struct sockaddr_un sun = { .sun_family = AF_UNIX };
-        size_t len = strlen(name);
-        int fd;
-
-        if (len + 2 > sizeof(sun.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(sun.sun_path + (abstract ? 1 : 0), name, len);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (bind(fd, (struct sockaddr *) &sun,
-                 (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + (abstract ? 1 : 0))) < 0 ||
-            listen(fd, 16) < 0) {
-                int e = errno;
-                (void) close(fd);
-                return -e;
-        }
-        return fd;
-}
-
-/* Host side of the battery: listeners the jailed probes try to reach, and a
- * long-lived process (ourselves) to see, signal and trace.  Prints
- * "FIXTURES pid=P tcp=N udp=N tcp6=0|1" once ready, then serves until
- * killed or until the parent dies. */
-static int serve_fixtures(const char *abstract, const char *unix_path) {
-        struct pollfd pf[5];
-        struct sockaddr_in in = { .sin_family = AF_INET };
-        socklen_t inlen = sizeof(in);
-        int tcp_port = 0, tcp6_port, nfds = 0, udp;
-
-        (void) prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the driver */
-        pf[nfds].fd = listen_tcp(AF_INET, &tcp_port);
-        if (pf[nfds].fd < 0) {
-                fprintf(stderr, "rempart-probe: tcp listener: %s\n", strerror(-pf[nfds].fd));
-                return 1;
-        }
-        nfds++;
-        tcp6_port = tcp_port;
-        pf[nfds].fd = listen_tcp(AF_INET6, &tcp6_port);
-        bool have6 = pf[nfds].fd >= 0;
-        if (have6)
-                nfds++;
-        udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (udp < 0 || bind(udp, (struct sockaddr *) &in, sizeof(in)) < 0 ||
-            getsockname(udp, (struct sockaddr *) &in, &inlen) < 0) {
-                perror("rempart-probe: udp listener");
-                return 1;
-        }
-        pf[nfds++].fd = udp;
-        if (abstract) {
-                pf[nfds].fd = listen_unix(abstract, true);
-                if (pf[nfds].fd < 0) {
-                        fprintf(stderr, "rempart-probe: abstract listener: %s\n", strerror(-pf[nfds].fd));
-                        return 1;
-                }
-                nfds++;
-        }
-        if (unix_path) {
-                pf[nfds].fd = listen_unix(unix_path, false);
-                if (pf[nfds].fd < 0) {
-                        fprintf(stderr, "rempart-probe: unix listener: %s\n", strerror(-pf[nfds].fd));
-                        return 1;
-                }
-                nfds++;
-        }
-        printf("FIXTURES pid=%d tcp=%d udp=%d tcp6=%d\n", (int) getpid(), tcp_port, ntohs(in.sin_port),
-               have6 && tcp6_port == tcp_port ? 1 : 0);
-        (void) fflush(stdout);
-        for (;;) {
-                for (int i = 0; i < nfds; i++)
-                        pf[i].events = POLLIN;
-                if (poll(pf, (nfds_t) nfds, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return 1;
-                }
-                for (int i = 0; i < nfds; i++) {
-                        char buf[64];
-                        if (!(pf[i].revents & POLLIN))
-                                continue;
-                        if (pf[i].fd == udp) {
-                                (void) !recv(udp, buf, sizeof(buf), MSG_DONTWAIT); /* discard */
-                        } else {
-                                int c = accept4(pf[i].fd, NULL, NULL, SOCK_CLOEXEC);
-                                if (c >= 0)
-                                        (void) close(c);
-                        }
-                }
-        }
-}
-
 /* ---------------------------------------------------------------- main */
 
 static void usage(FILE *f) {
-        fputs("usage: rempart-probe [--list] [--only NAME[,NAME...]] [--host-pid PID] [--marker PATH]\n"
+        (void) fputs("usage: rempart-probe [--list] [--only NAME[,NAME...]] [--host-pid PID] [--marker PATH]\n"
               "                     [--abstract NAME] [--unix-path PATH] [--tcp-port N] [--udp-port N]\n"
               "                     [--suid PATH] [--device PATH] [--pids N] [--mem-mib N]\n"
               "       rempart-probe --serve-fixtures [--abstract NAME] [--unix-path PATH]\n"

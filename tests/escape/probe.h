@@ -104,6 +104,10 @@ int try_exec_fd(int fd, int *err);
  * or -errno if the grandchild could not be run. */
 int in_grandchild(int (*fn)(void *), void *arg);
 
+/* --serve-fixtures (probe-serve.c): prints "FIXTURES pid=P tcp=N udp=N
+ * tcp6=0|1" once listening, then serves until killed or orphaned. */
+int serve_fixtures(const char *abstract, const char *unix_path);
+
 /* Read a small file into buf (NUL-terminated). Returns length or -errno. */
 ssize_t read_small(const char *path, char *buf, size_t size);
 /* Append to a NUL-terminated buffer / to r->detail (truncating silently). */

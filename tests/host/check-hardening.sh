@@ -1,6 +1,6 @@
 #!/bin/bash
-# Check that the installed programs carry the hardening DEVELOPERS.md asks
-# for, read from the ELF files themselves (not from the build flags).
+# Check that the built programs carry the hardening the project requires,
+# read from the ELF files themselves (not from the build flags).
 set -u
 BUILD=${1:-build}
 n=0 rc=0

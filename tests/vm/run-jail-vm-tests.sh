@@ -18,7 +18,7 @@ for t in test-seccomp test-landlock test-cgroup-bpf test-creds; do
         [ -x "$BUILD/tests/unit/$t" ] && cp "$BUILD/tests/unit/$t" "$p/unit/"
 done
 [ -x "$BUILD/tests/escape/rempart-probe" ] && cp "$BUILD/tests/escape/rempart-probe" "$p/"
-[ -f "$root/tests/escape/vm-escape.sh" ] && cp "$root/tests/escape/vm-escape.sh" "$p/"
+cp "$root/tests/escape/vm-escape.sh" "$root/tests/escape/escape-lib.sh" "$root/profiles/default.profile" "$p/"
 cp "$here/jail/guest-cgroup.sh" "$p/"
 
 out=$work/vm.out
