@@ -33,6 +33,9 @@ rh_init() {
         J=$BUILD/src/jail/rempart-jail
         [ -x "$J" ] || rh_bail "$J is missing (build it with: ninja -C $build)"
         [ "$(id -u)" = 0 ] || rh_bail "the host tier must run as root"
+        # The distribution's tools, not whatever shims the caller's PATH has
+        # (the jail's own PATH is /usr/bin:/bin anyway).
+        export PATH=/usr/sbin:/usr/bin:/sbin:/bin
         WORK=$(mktemp -d /tmp/rempart-host.XXXXXX) || rh_bail "mktemp failed"
         chmod 755 "$WORK"
         # The tests run unattended: bash's own job messages would break TAP.

@@ -131,6 +131,7 @@ static void test_malformed_values(void **state) {
         expect_error("[filesystem]\nro = /usr/../etc\n", ":2:", "absolute");
         expect_error("[devices]\nallow = /etc/passwd\n", ":2:", "/dev");
         expect_error("[fds]\nkeep = 2\n", ":2:", "file descriptor");
+        expect_error("[seccomp]\ndeny = ptrace\ndeny = not_a_syscall\n", "test.profile:3:", "unknown system call 'not_a_syscall'");
 }
 
 static void test_duplicate_scalar(void **state) {
@@ -186,6 +187,9 @@ static void test_conflicts(void **state) {
         expect_invalid("[namespaces]\nuser = yes\nuid_map = 1 100000 65536\ngid_map = 0 100000 65536\n", "id 0 inside");
         expect_invalid("[namespaces]\nuser = yes\n", "needs uid_map");
         expect_invalid("[namespaces]\nuser = yes\nnet = blue\n", "user namespace");
+        expect_invalid("[filesystem]\nrw = /srv:/usr/local/data\n", "inside the executable bind '/usr'");
+        expect_invalid("[filesystem]\ntmpfs = /usr/cache\n", "W^X");
+        expect_invalid("[filesystem]\nro = /opt:/usr\n", "set by built-in default profile)");
 }
 
 static void test_host_checks(void **state) {
@@ -240,6 +244,47 @@ static void test_mount_order(void **state) {
         free(p);
 }
 
+/* A written-out default profile read on top of the defaults changes
+ * nothing; "clear" starts a file system view from scratch. */
+static void test_default_profile_idempotent(void **state) {
+        struct jail_profile *p = new_default(), *q = new_default();
+        struct jail_error err = { "" };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        (void) state;
+        assert_non_null(f);
+        assert_int_equal(profile_dump(p, f), 0);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(profile_parse_buffer(q, "dump", buf, len, &err), 0);
+        assert_int_equal(q->n_mounts, p->n_mounts);
+        assert_int_equal(q->n_devices, p->n_devices);
+        assert_int_equal(q->n_env_keep, p->n_env_keep);
+        assert_int_equal(q->n_env_set, p->n_env_set);
+        assert_int_equal(profile_validate(q, false, &err), 0);
+        free(buf);
+
+        assert_int_equal(parse(p, "[filesystem]\nclear = yes\nro = /usr:/usr\n", &err), 0);
+        assert_int_equal(p->n_mounts, 1);
+        assert_int_equal(parse(p, "[environment]\nclear = yes\n", &err), 0);
+        assert_int_equal(p->n_env_keep + p->n_env_set, 0);
+        free(p);
+        free(q);
+}
+
+static void test_max_means_unset(void **state) {
+        struct jail_profile *p = new_default();
+        struct jail_error err = { "" };
+
+        (void) state;
+        assert_true(p->pids_max_set);
+        assert_int_equal(parse(p, "[cgroup]\npids_max = max\nmemory_max = max\n", &err), 0);
+        assert_false(p->pids_max_set);
+        assert_false(p->memory_max_set);
+        free(p);
+}
+
 static void test_cli_origin(void **state) {
         struct jail_profile *p = new_default();
         struct jail_error err = { "" };
@@ -276,7 +321,8 @@ int main(void) {
                 cmocka_unit_test(test_long_line),         cmocka_unit_test(test_wx_refused),
                 cmocka_unit_test(test_conflicts),         cmocka_unit_test(test_host_checks),
                 cmocka_unit_test(test_mount_order),       cmocka_unit_test(test_cli_origin),
-                cmocka_unit_test(test_dump_parses),
+                cmocka_unit_test(test_dump_parses),       cmocka_unit_test(test_default_profile_idempotent),
+                cmocka_unit_test(test_max_means_unset),
         };
         return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }
