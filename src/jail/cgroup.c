@@ -341,8 +341,9 @@ static int apply_limits(const struct jail_profile *p, const struct jail_cgroup *
 /* The profile's devices, plus the pty devices when the jail has its own
  * devpts instance (/dev/ptmx and every UNIX98 pty slave, majors 136-143). */
 static int attach_device_policy(const struct jail_profile *p, int dir_fd) {
-        _cleanup_free_ struct jail_device *devs = calloc(JAIL_MAX_DEVICES + 9, sizeof *devs);
+        struct jail_device *devs = calloc(JAIL_MAX_DEVICES + 9, sizeof *devs);
         unsigned n = 0;
+        int r;
 
         if (!devs)
                 return -ENOMEM;
@@ -353,7 +354,9 @@ static int attach_device_policy(const struct jail_profile *p, int dir_fd) {
                 for (unsigned major = 136; major <= 143; major++)
                         devs[n++] = (struct jail_device) { .major = major, .any_minor = true };
         }
-        return cgroup_device_prog_attach(dir_fd, devs, n);
+        r = cgroup_device_prog_attach(dir_fd, devs, n);
+        free(devs);
+        return r;
 }
 
 static int create_impl(const struct jail_profile *p, const char *jail_name, struct jail_cgroup *cg,
