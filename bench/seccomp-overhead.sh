@@ -2,29 +2,32 @@
 # SPDX-License-Identifier: MIT
 # Per-syscall cost of rempart-jail's default seccomp filter, on a
 # syscall-heavy loop (bench-syscall-loop), and of the whole default jail.
-# Variants run alternately, in a rotated order, for several rounds, so that
-# a slow phase of the machine hits every variant alike; the report gives
-# median ns per system call and the overhead relative to no filter.  No
-# threshold is checked here (see bench/README.md).
+# No threshold is checked here (see bench/README.md).
 #
-# Variants:
-#   none      no filter
-#   trivial   a one-instruction allow-all filter: what any filter costs
-#   default   the default filter, loaded by the loop itself (seccomp alone)
+# Part 1, the filter alone: "bench-syscall-loop --compare" measures, in one
+# run, no filter / a one-instruction allow-all filter ("trivial": what any
+# filter costs, the kernel's seccomp entry path) / the default filter,
+# alternating, each measurement in a fresh child process, and reports
+# the medians and the median of the per-round ratios to "no filter".
+#
+# Part 2, the whole jail: separate runs of the loop, alternating, in a
+# rotated order, for the same number of rounds:
+#   none      the loop alone
 #   jail      the loop inside rempart-jail with the default profile
 #             (seccomp + Landlock + namespaces + cgroup ...)
 #   jail-nosc the same jail with seccomp turned off, to tell the filter's
 #             share of the jail's cost from the rest
+#
 # Modes: "mix" (getppid, clock_gettime without the vDSO, 1-byte read of
-# /dev/zero: calls the kernel's filter cache answers without running the
-# filter) and "ioctl" (argument checks in the filter: the program runs on
-# every call, the filter's slow path).
+# /dev/zero: calls the kernel's per-syscall cache of "always allowed"
+# answers without running the filter), "ioctl" (the filter checks ioctl's
+# arguments, so its program runs on every call: the slow path).
 #
 # Environment:
 #   BUILD             meson build directory (default: <repo>/build)
 #   BENCH_OUT         results directory (default: /tmp/rempart-bench)
-#   BENCH_SC_ROUNDS   rounds (default: 7)
-#   BENCH_SC_ITER     loop iterations per run (default: 1000000)
+#   BENCH_SC_ROUNDS   rounds (default: 15)
+#   BENCH_SC_ITER     loop iterations per measurement (default: 200000)
 #   BENCH_SC_MODES    modes (default: "mix ioctl")
 #   BENCH_CPU         pin every run to this CPU with taskset (default: none)
 set -euo pipefail
@@ -33,8 +36,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 build=${BUILD:-$repo/build}
 out=${BENCH_OUT:-/tmp/rempart-bench}
-rounds=${BENCH_SC_ROUNDS:-7}
-iter=${BENCH_SC_ITER:-1000000}
+rounds=${BENCH_SC_ROUNDS:-15}
+iter=${BENCH_SC_ITER:-200000}
 modes=${BENCH_SC_MODES:-mix ioctl}
 cpu=${BENCH_CPU:-}
 
@@ -62,16 +65,43 @@ chmod 755 "$out" "$payload" "$payload/bench-syscall-loop"
 pin=()
 [ -n "$cpu" ] && pin=(taskset -c "$cpu")
 
-variants=(none trivial default)
-[ $have_jail = 1 ] && variants+=(jail jail-nosc)
+{
+        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "kernel: $(uname -r), cpus: $(nproc), rounds: $rounds, iterations: $iter"
+        echo
+        echo "Part 1: the default filter alone (bench-syscall-loop --compare)"
+        printf '%-6s %9s %9s %9s %9s %9s\n' mode none trivial default trivial default
+        printf '%-6s %9s %9s %9s %9s %9s\n' "" ns/call ns/call ns/call overhead overhead
+        echo "------------------------------------------------------------"
+} | tee "$out/seccomp-overhead.txt"
+: >"$out/seccomp-overhead.raw"
+for m in $modes; do
+        line=$("${pin[@]}" "$loop" --compare "$rounds" --iterations "$iter" --mode "$m") ||
+                die "bench-syscall-loop --compare failed (mode $m)"
+        echo "$line" >>"$out/seccomp-overhead.raw"
+        python3 - "$line" <<'EOF2' | tee -a "$out/seccomp-overhead.txt"
+import sys
+kv = dict(w.split("=", 1) for w in sys.argv[1].split())
+print(f"{kv['mode']:<6} {float(kv['none']):>9.1f} {float(kv['trivial']):>9.1f} {float(kv['default']):>9.1f}"
+      f" {float(kv['trivial_overhead_pct']):>+8.1f}% {float(kv['default_overhead_pct']):>+8.1f}%")
+EOF2
+done
+cat <<'EOF2' | tee -a "$out/seccomp-overhead.txt"
 
+overhead: median over rounds of (variant / none) - 1, measured a fraction of a second apart.
+"trivial" is what any seccomp filter costs; "default" minus "trivial" is the default
+filter's own program.  Negative values are noise: a filter cannot make a call faster.
+
+Part 2: the whole default jail (separate runs)
+EOF2
+
+[ $have_jail = 1 ] || exit 0
+variants=(none jail jail-nosc)
 run_variant() { # run_variant VARIANT MODE -> prints the loop's output line
         local v=$1 m=$2
         local args=(--mode "$m" --iterations "$iter")
         case $v in
         none) "${pin[@]}" "$loop" "${args[@]}" ;;
-        trivial) "${pin[@]}" "$loop" --seccomp-trivial "${args[@]}" ;;
-        default) "${pin[@]}" "$loop" --seccomp "${args[@]}" ;;
         jail) "${pin[@]}" "$jail" --ro "$payload:/opt" -- /opt/bench-syscall-loop "${args[@]}" ;;
         jail-nosc) "${pin[@]}" "$jail" --set seccomp.enabled=no --ro "$payload:/opt" -- /opt/bench-syscall-loop "${args[@]}" ;;
         esac
@@ -81,7 +111,7 @@ raw=$out/seccomp-overhead.tsv
 : >"$raw"
 nv=${#variants[@]}
 for ((r = 0; r < rounds; r++)); do
-        echo "seccomp-overhead: round $((r + 1))/$rounds" >&2
+        echo "seccomp-overhead: jail round $((r + 1))/$rounds" >&2
         for m in $modes; do
                 for ((k = 0; k < nv; k++)); do
                         v=${variants[$(((k + r) % nv))]}
@@ -92,7 +122,7 @@ for ((r = 0; r < rounds; r++)); do
         done
 done
 
-python3 - "$raw" "${variants[@]}" <<'EOF' | tee "$out/seccomp-overhead.txt"
+python3 - "$raw" "${variants[@]}" <<'EOF' | tee -a "$out/seccomp-overhead.txt"
 import statistics, sys
 path, variants = sys.argv[1], sys.argv[2:]
 data = {}  # (mode, variant) -> {round: ns}
@@ -125,6 +155,6 @@ for m in modes:
 print()
 print("overhead medians: median of the variant over median of 'none', minus 1; paired median:")
 print("median over rounds of the per-round ratio; overhead minima: the same with the fastest run")
-print("of each (noise only ever adds time, so minima are the least disturbed).  Negative values")
-print("are noise: a filter cannot make a call faster.")
+print("of each (noise only ever adds time, so minima are the least disturbed).  jail - jail-nosc")
+print("is the filter's share inside the jail.")
 EOF

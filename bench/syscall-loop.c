@@ -22,7 +22,15 @@
  *            the slow path of a filter
  *
  * Output, one line, key=value so that scripts can parse it:
- *   mode=mix seccomp=no|default|trivial iterations=N syscalls=M ns_per_syscall=X.XX */
+ *   mode=mix seccomp=no|default|trivial iterations=N ns_per_syscall=X.XX
+ *
+ * --compare K measures the three filters (none, trivial, default) K times
+ * each, alternating, every measurement in a fresh child process of its
+ * own, and prints the medians and the median of the per-round ratios:
+ *   mode=mix compare=K iterations=N none=X trivial=Y default=Z
+ *   trivial_overhead_pct=A default_overhead_pct=B
+ * Measurements a fraction of a second apart see the same machine, which
+ * makes this much less noisy than separate runs of the program. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,6 +44,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +54,9 @@
 #include "seccomp-filter.h"
 
 enum mode { MODE_GETPPID, MODE_CLOCK, MODE_READ, MODE_MIX, MODE_IOCTL };
-enum filter { FILTER_NONE, FILTER_DEFAULT, FILTER_TRIVIAL };
+enum filter { FILTER_NONE, FILTER_DEFAULT, FILTER_TRIVIAL, FILTER_COUNT };
+
+#define COMPARE_MAX 1000
 
 static const char *const mode_names[] = {
         [MODE_GETPPID] = "getppid", [MODE_CLOCK] = "clock", [MODE_READ] = "read",
@@ -163,9 +174,108 @@ static int64_t run(enum mode mode, uint64_t iterations, int fd) {
         return (int64_t) (iterations * (mode == MODE_MIX ? 3u : 1u));
 }
 
+/* Load the filter, warm up, time the loop.  Returns 0 with *ns_per_call
+ * set, or -errno (after a message). */
+static int measure(enum filter filter, enum mode mode, uint64_t iterations, int fd, double *ns_per_call) {
+        int64_t n;
+
+        if (filter == FILTER_DEFAULT && load_default_filter() < 0)
+                return -EPERM;
+        if (filter == FILTER_TRIVIAL && load_trivial_filter() < 0)
+                return -EPERM;
+
+        /* A short warm-up so that caches and branch predictors hold the
+         * loop, not the filter setup. */
+        n = run(mode, iterations / 10 + 1, fd);
+        if (n >= 0) {
+                uint64_t t0 = now_ns();
+                n = run(mode, iterations, fd);
+                if (n > 0)
+                        *ns_per_call = (double) (now_ns() - t0) / (double) n;
+        }
+        if (n < 0) {
+                fprintf(stderr, "bench-syscall-loop: system call failed: %s\n", strerror((int) -n));
+                return (int) n;
+        }
+        return 0;
+}
+
+/* The same in a child process (a filter cannot be unloaded), the result
+ * handed back through a pipe. */
+static int measure_in_child(enum filter filter, enum mode mode, uint64_t iterations, int fd, double *ns_per_call) {
+        _cleanup_close_ int rd = -1, wr = -1;
+        int pipefd[2], status;
+        ssize_t got;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return negative_errno();
+        rd = pipefd[0];
+        wr = pipefd[1];
+        pid_t pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                double v = 0;
+                if (measure(filter, mode, iterations, fd, &v) < 0 || write(wr, &v, sizeof v) != (ssize_t) sizeof v)
+                        _exit(1);
+                _exit(0);
+        }
+        closep(&wr);
+        do
+                got = read(rd, ns_per_call, sizeof *ns_per_call);
+        while (got < 0 && errno == EINTR);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        if (got != (ssize_t) sizeof *ns_per_call || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return -EIO;
+        return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return (x > y) - (x < y);
+}
+
+/* Median of v[0..n); sorts v. */
+static double median(double *v, size_t n) {
+        qsort(v, n, sizeof *v, cmp_double);
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int compare(enum mode mode, uint64_t iterations, unsigned rounds, int fd) {
+        static double ns[FILTER_COUNT][COMPARE_MAX], ratio[FILTER_COUNT][COMPARE_MAX];
+        double med[FILTER_COUNT], over[FILTER_COUNT];
+
+        for (unsigned r = 0; r < rounds; r++)
+                for (unsigned k = 0; k < FILTER_COUNT; k++) {
+                        /* Rotate the order so that no filter always runs
+                         * first, right after the previous round's last. */
+                        enum filter f = (enum filter) ((k + r) % FILTER_COUNT);
+                        int ret = measure_in_child(f, mode, iterations, fd, &ns[f][r]);
+                        if (ret < 0) {
+                                fprintf(stderr, "bench-syscall-loop: measurement failed: %s\n", strerror(-ret));
+                                return ret;
+                        }
+                }
+        for (unsigned f = 0; f < FILTER_COUNT; f++) {
+                for (unsigned r = 0; r < rounds; r++)
+                        ratio[f][r] = ns[f][r] / ns[FILTER_NONE][r];
+                over[f] = (median(ratio[f], rounds) - 1) * 100;
+                med[f] = median(ns[f], rounds);
+        }
+        if (printf("mode=%s compare=%u iterations=%" PRIu64 " none=%.2f trivial=%.2f default=%.2f"
+                   " trivial_overhead_pct=%.2f default_overhead_pct=%.2f\n",
+                   mode_names[mode], rounds, iterations, med[FILTER_NONE], med[FILTER_TRIVIAL],
+                   med[FILTER_DEFAULT], over[FILTER_TRIVIAL], over[FILTER_DEFAULT]) < 0 ||
+            fflush(stdout) != 0)
+                return -EIO;
+        return 0;
+}
+
 static void usage(FILE *f) {
         /* Nothing useful to do if the usage text cannot be written. */
-        (void) fputs("Usage: bench-syscall-loop [--seccomp|--seccomp-trivial] "
+        (void) fputs("Usage: bench-syscall-loop [--seccomp|--seccomp-trivial|--compare K] "
                      "[--mode getppid|clock|read|mix|ioctl] [--iterations N]\n",
                      f);
 }
@@ -174,6 +284,7 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "seccomp", no_argument, NULL, 's' },
                 { "seccomp-trivial", no_argument, NULL, 't' },
+                { "compare", required_argument, NULL, 'c' },
                 { "mode", required_argument, NULL, 'm' },
                 { "iterations", required_argument, NULL, 'n' },
                 { "help", no_argument, NULL, 'h' },
@@ -182,16 +293,26 @@ int main(int argc, char *argv[]) {
         enum mode mode = MODE_MIX;
         uint64_t iterations = 1000000;
         enum filter filter = FILTER_NONE;
+        uint64_t rounds = 0;
         _cleanup_close_ int fd = -1;
+        double ns = 0;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "stm:n:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "stc:m:n:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
                         filter = FILTER_DEFAULT;
                         break;
                 case 't':
                         filter = FILTER_TRIVIAL;
+                        break;
+                case 'c':
+                        r = parse_u64(optarg, COMPARE_MAX, &rounds);
+                        if (r < 0 || rounds == 0) {
+                                fprintf(stderr, "bench-syscall-loop: bad round count '%s' (1-%d)\n", optarg,
+                                        COMPARE_MAX);
+                                return 2;
+                        }
                         break;
                 case 'm': {
                         size_t i;
@@ -231,28 +352,13 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "bench-syscall-loop: cannot open /dev/zero: %m\n");
                 return 1;
         }
-        if (filter == FILTER_DEFAULT && load_default_filter() < 0)
+        if (rounds > 0)
+                return compare(mode, iterations, (unsigned) rounds, fd) < 0 ? 1 : 0;
+        if (measure(filter, mode, iterations, fd, &ns) < 0)
                 return 1;
-        if (filter == FILTER_TRIVIAL && load_trivial_filter() < 0)
-                return 1;
-
-        /* A short warm-up so that caches and branch predictors hold the
-         * loop, not the filter setup. */
-        int64_t n = run(mode, iterations / 10 + 1, fd);
-        if (n < 0) {
-                fprintf(stderr, "bench-syscall-loop: system call failed: %s\n", strerror((int) -n));
-                return 1;
-        }
-        uint64_t t0 = now_ns();
-        n = run(mode, iterations, fd);
-        uint64_t t1 = now_ns();
-        if (n < 0) {
-                fprintf(stderr, "bench-syscall-loop: system call failed: %s\n", strerror((int) -n));
-                return 1;
-        }
         /* The result is the whole point: a failed write is a failed run. */
-        if (printf("mode=%s seccomp=%s iterations=%" PRIu64 " syscalls=%" PRId64 " ns_per_syscall=%.2f\n",
-                   mode_names[mode], filter_names[filter], iterations, n, (double) (t1 - t0) / (double) n) < 0 ||
+        if (printf("mode=%s seccomp=%s iterations=%" PRIu64 " ns_per_syscall=%.2f\n", mode_names[mode],
+                   filter_names[filter], iterations, ns) < 0 ||
             fflush(stdout) != 0)
                 return 1;
         return 0;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # ASan+UBSan build of everything; run the unit and host integration tiers
 # with it.  _FORTIFY_SOURCE is off here (it conflicts with ASan's interceptors).
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 B=build-asan
 if [ ! -f $B/build.ninja ]; then

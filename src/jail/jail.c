@@ -5,7 +5,7 @@
  * failure names what went wrong and the command never runs half-confined.
  *
  * Order (parent):  seccomp build -> cgroup -> clone3 -> id maps -> "go"
- * Order (child):   hostname, lo -> mounts + pivot_root -> time ns ->
+ * Order (child):   hostname, lo -> time ns -> mounts + pivot_root ->
  *                  rlimits -> securebits, ids, caps, NNP, MDWE -> Landlock
  *                  -> strict-mode check -> report -> fork command
  * Order (command): setsid -> env -> fds -> unblock signals -> seccomp -> execve */
@@ -197,16 +197,20 @@ static _Noreturn void child_main(struct child_ctx *c) {
         if (sethostname(p->hostname, strlen(p->hostname)) < 0)
                 child_fail(c, MSG_SETUP_FAILED, errno, "sethostname");
 
-        r = mounts_setup(p, &c->e, &step);
-        if (r < 0)
-                child_fail(c, MSG_SETUP_FAILED, -r, step);
-
+        /* Before the mounts: the offsets are written through the host's
+         * /proc, as the jail's own /proc is read-only. */
         if (p->timens) {
                 r = setup_timens(p);
                 if (r < 0 && p->mode == JAIL_MODE_STRICT)
                         child_fail(c, MSG_SETUP_FAILED, -r, "time namespace");
                 c->e.ns_time = r < 0 ? FEATURE_UNAVAILABLE : FEATURE_ENFORCED;
+                if (r < 0)
+                        enforced_note(&c->e, "time namespace: %s", strerror(-r));
         }
+
+        r = mounts_setup(p, &c->e, &step);
+        if (r < 0)
+                child_fail(c, MSG_SETUP_FAILED, -r, step);
 
         r = creds_apply_rlimits(p);
         if (r < 0)

@@ -12,6 +12,7 @@
 # Every jail this tier starts is bounded by `timeout`, so a hang costs one
 # failed check, not the whole run.
 
+# shellcheck disable=SC2034 # read by the test-*.sh files
 RH_LIB_LOADED=1
 RH_N=0
 RH_FAILED=0
@@ -38,7 +39,7 @@ rh_init() {
         export PATH=/usr/sbin:/usr/bin:/sbin:/bin
         WORK=$(mktemp -d /tmp/rempart-host.XXXXXX) || rh_bail "mktemp failed"
         chmod 755 "$WORK"
-        # The tests run unattended: bash's own job messages would break TAP.
+        # Namespaces, background jails and directories go on any exit.
         trap rh_cleanup EXIT
         trap 'exit 130' INT
         trap 'exit 143' TERM

@@ -9,6 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 rh_init "${1:-}"
 for t in cli isolation badinput lifecycle; do
+        # shellcheck source=/dev/null
         . "$HERE/test-$t.sh"
 done
 rh_finish

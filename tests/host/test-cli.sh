@@ -2,6 +2,9 @@
 # Host tier: the command-line interface seen from outside (exit statuses,
 # standard streams, exports, reports, refusal to run unprivileged).
 # Sourced by run-host-tests.sh; can also run alone: test-cli.sh BUILD_DIR.
+# Conditions are single-quoted strings that rh_expect evaluates: the variables
+# they read are set here on purpose.
+# shellcheck disable=SC2016,SC2034
 if [ -z "${RH_LIB_LOADED:-}" ]; then
         set -u
         . "$(dirname "$0")/lib.sh"
