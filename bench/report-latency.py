@@ -33,12 +33,15 @@ def main(argv):
             order.append(name)
             kind[name] = k
     times = {name: [] for name in order}
+    round_medians = []  # one {name: median} per round
     user = {name: [] for name in order}
     system = {name: [] for name in order}
     for path in argv[2:]:
         with open(path) as f:
+            round_medians.append({})
             for res in json.load(f)["results"]:
                 name = res["command"]
+                round_medians[-1][name] = percentile(sorted(res["times"]), 0.5)
                 if name in times:
                     times[name].extend(res["times"])
                     user[name].append(res["user"])
@@ -79,12 +82,22 @@ def main(argv):
               f" {s['user'] * 1e3:>6.2f} {s['system'] * 1e3:>6.2f} {rb:>7} {ra:>7}")
     print()
     print("/bwrap, /bare: ratio of medians to bubblewrap and to the bare command, same payload.")
-    print("user, sys: mean CPU time per run as reported by hyperfine (the launcher and its children).")
+    print("user, sys: mean CPU time per run as reported by hyperfine: only the processes the launcher")
+    print("  reaps.  bwrap's sandbox-side processes (and so the command) outlive the launcher and are")
+    print("  not counted: do not compare these columns across tools.")
     for k, label in (("true", "/bin/true"), ("static", "static binary")):
         rj, bw = ref("rempart-jail", k), ref("bwrap", k)
         if rj and bw:
             verdict = "not slower" if rj <= bw else "slower"
             print(f"rempart-jail vs bwrap, {label}: {rj / bw:.2f}x ({rj * 1e3:.2f} ms vs {bw * 1e3:.2f} ms median): {verdict}")
+            # With several rounds, the ratio within each round compares runs
+            # made minutes apart at most: a steadier figure on a busy machine.
+            rname = next((n for n in order if n.startswith("rempart-jail") and kind[n] == k), None)
+            bname = next((n for n in order if n.startswith("bwrap") and kind[n] == k), None)
+            ratios = sorted(rm[rname] / rm[bname] for rm in round_medians if rname in rm and bname in rm)
+            if len(ratios) > 1:
+                print(f"  per-round ratio over {len(ratios)} rounds: median {percentile(ratios, 0.5):.2f}x,"
+                      f" p10 {percentile(ratios, 0.1):.2f}x, p90 {percentile(ratios, 0.9):.2f}x")
     return 0
 
 

@@ -10,13 +10,14 @@
 #   BUILD            meson build directory (default: <repo>/build)
 #   BENCH_OUT        results directory (default: /tmp/rempart-bench)
 #   BENCH_RUNS       timed runs per command, in all (default: 200)
-#   BENCH_WARMUP     warm-up runs per command and round (default: 20)
+#   BENCH_WARMUP     warm-up runs per command and round (default: 20 with
+#                    one round, 3 with more)
 #   BENCH_ROUNDS     hyperfine invocations, each with BENCH_RUNS/BENCH_ROUNDS
 #                    runs per command, the order of the commands rotated
 #                    from one to the next, times pooled (default: 1).
 #                    hyperfine runs one command after the other: on a
 #                    machine whose load changes, several rounds spread the
-#                    slow phases over every command.
+#                    slow phases over every command; e.g. 20 rounds of 10.
 #   BENCH_BREAKDOWN  1: add rempart-jail lines with Landlock, seccomp,
 #                    the cgroup, or all three turned off (default: 0)
 #   BENCH_CPU        pin every command to this CPU with taskset (default: none)
@@ -27,8 +28,8 @@ repo=$(dirname "$here")
 build=${BUILD:-$repo/build}
 out=${BENCH_OUT:-/tmp/rempart-bench}
 runs=${BENCH_RUNS:-200}
-warmup=${BENCH_WARMUP:-20}
 rounds=${BENCH_ROUNDS:-1}
+if [ "$rounds" = 1 ]; then warmup=${BENCH_WARMUP:-20}; else warmup=${BENCH_WARMUP:-3}; fi
 breakdown=${BENCH_BREAKDOWN:-0}
 cpu=${BENCH_CPU:-}
 

@@ -8,6 +8,7 @@
 #include "cgroup-bpf.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -359,6 +360,37 @@ static int attach_device_policy(const struct jail_profile *p, int dir_fd) {
         return r;
 }
 
+/* A supervisor killed with SIGKILL cannot remove its cgroup.  Its jail
+ * died with it (die-with-parent), leaving an empty "jail-PID" directory:
+ * remove those whose supervisor is gone.  rmdir fails on a populated
+ * cgroup, so a jail that outlived its supervisor on purpose is kept. */
+static void remove_stale_jails(int parent_fd) {
+        int fd = fcntl(parent_fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                char *end = NULL;
+                long pid;
+
+                if (de->d_type != DT_DIR || strncmp(de->d_name, "jail-", 5) != 0)
+                        continue;
+                errno = 0;
+                pid = strtol(de->d_name + 5, &end, 10);
+                if (errno != 0 || !end || *end != '\0' || pid <= 0 || pid > INT32_MAX)
+                        continue;
+                if (kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                (void) unlinkat(parent_fd, de->d_name, AT_REMOVEDIR); /* EBUSY: still populated, keep */
+        }
+        (void) closedir(d);
+}
+
 static int create_impl(const struct jail_profile *p, const char *jail_name, struct jail_cgroup *cg,
                        struct jail_enforced *e) {
         char mount[JAIL_PATH_MAX], path[sizeof cg->path];
@@ -389,6 +421,7 @@ static int create_impl(const struct jail_profile *p, const char *jail_name, stru
         parent_fd = open_parent(mount, p->cgroup_parent, want);
         if (parent_fd < 0)
                 return parent_fd;
+        remove_stale_jails(parent_fd);
         /* No EEXIST tolerance: an existing cgroup may hold someone else's
          * processes and limits.  The caller picks a unique name. */
         if (mkdirat(parent_fd, jail_name, 0755) < 0)
