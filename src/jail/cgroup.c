@@ -442,17 +442,6 @@ static int create_impl(const struct jail_profile *p, const char *jail_name, stru
                 return r;
         }
 
-        if (p->device_policy) {
-                r = attach_device_policy(p, cg->dir_fd);
-                if (r >= 0) {
-                        cg->bpf_prog_fd = r;
-                        e->cg_devices = FEATURE_ENFORCED;
-                } else {
-                        e->cg_devices = FEATURE_UNAVAILABLE;
-                        enforced_note(e, "cgroup: device program not attached: %s", strerror(-r));
-                }
-        }
-
         e->cgroup = FEATURE_ENFORCED;
         (void) snprintf(e->cgroup_path, sizeof e->cgroup_path, "%s", cg->path);
         return 0;
@@ -592,6 +581,22 @@ static int empty_cgroup(int dir_fd, const char *path) {
                     errno != EINTR)
                         return log_error_errno(negative_errno(), "cgroup: poll on %s/cgroup.events", path);
         }
+}
+
+int cgroup_attach_devices(const struct jail_profile *p, struct jail_cgroup *cg, struct jail_enforced *e) {
+        int r;
+
+        if (!p->device_policy || cg->dir_fd < 0)
+                return 0; /* state already recorded by cgroup_create() */
+        r = attach_device_policy(p, cg->dir_fd);
+        if (r >= 0) {
+                cg->bpf_prog_fd = r;
+                e->cg_devices = FEATURE_ENFORCED;
+        } else {
+                e->cg_devices = FEATURE_UNAVAILABLE;
+                enforced_note(e, "cgroup: device program not attached: %s", strerror(-r));
+        }
+        return 0;
 }
 
 int cgroup_destroy(struct jail_cgroup *cg) {

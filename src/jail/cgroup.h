@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* One cgroup v2 per jail: created by the parent under the configured parent
- * cgroup, limits written, device BPF program attached, then the child is
- * cloned straight into it (CLONE_INTO_CGROUP).  On exit the whole cgroup is
- * killed (cgroup.kill) and removed. */
+ * cgroup, limits written, the child cloned straight into it
+ * (CLONE_INTO_CGROUP), the BPF device program attached while the child sets
+ * up.  On exit the whole cgroup is killed (cgroup.kill) and removed. */
 #pragma once
 
 #include "enforced.h"
@@ -23,6 +23,12 @@ int cgroup_find_mount(char *buf, size_t size);
  * at all: -ENOENT). */
 int cgroup_create(const struct jail_profile *p, const char *jail_name, struct jail_cgroup *cg,
                   struct jail_enforced *e);
+/* Load the BPF device program for the profile's devices (plus the pty
+ * devices with dev_pts) and attach it.  Separate from cgroup_create() so
+ * that the caller can do it while the jail's child builds its mounts: no
+ * device is opened in the jail before the command runs.  Records the
+ * outcome in e; returns 0 (a failure is reported, strict mode decides). */
+int cgroup_attach_devices(const struct jail_profile *p, struct jail_cgroup *cg, struct jail_enforced *e);
 /* Kill every process in the cgroup, wait until it is empty, remove it,
  * close fds.  Safe to call on a JAIL_CGROUP_INIT value. */
 int cgroup_destroy(struct jail_cgroup *cg);

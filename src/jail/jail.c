@@ -4,11 +4,17 @@
  * reports each failing step back to the parent over a pipe, so that a
  * failure names what went wrong and the command never runs half-confined.
  *
- * Order (parent):  seccomp build -> cgroup -> clone3 -> id maps -> "go"
- * Order (child):   hostname, lo -> time ns -> mounts + pivot_root ->
- *                  rlimits -> securebits, ids, caps, NNP, MDWE -> Landlock
- *                  -> strict-mode check -> report -> fork command
- * Order (command): setsid -> env -> fds -> unblock signals -> seccomp -> execve */
+ * Parent:  cgroup + limits -> clone3 -> id maps -> "go" -> [seccomp build,
+ *          BPF device program]  (in parallel with the child's setup)
+ *          -> reads ENFORCED -> strict check -> "run" + filter -> supervise
+ * Child:   hostname, lo -> time ns -> mounts + pivot_root -> rlimits ->
+ *          securebits, ids, caps, NNP, MDWE -> Landlock -> ENFORCED ->
+ *          waits for "run" -> fork command, then reap
+ * Command: setsid -> env -> fds -> unblock signals -> seccomp -> execve
+ *
+ * The expensive parent work (libseccomp compilation, BPF verification)
+ * overlaps the child's namespace and mount work; nothing inside the jail
+ * opens a device or runs foreign code before "run". */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -53,10 +59,18 @@ struct jail_msg {
         struct jail_enforced enforced;
 };
 
+/* Parent -> child, after ENFORCED: start the command with this filter. */
+struct run_msg {
+        uint32_t magic;
+        uint32_t n_insns; /* 0: no seccomp filter */
+};
+#define RUN_MAGIC 0x52554e21U /* "RUN!" */
+#define MAX_FILTER_INSNS 4096 /* BPF_MAXINSNS */
+
 struct child_ctx {
         const struct jail_profile *p;
         char *const *argv;
-        const struct seccomp_program *prog;
+        struct seccomp_program prog; /* received from the parent */
         int status_fd; /* write end, O_CLOEXEC */
         int sync_fd;   /* read end */
         int netns_fd;
@@ -149,13 +163,32 @@ static _Noreturn void run_command(struct child_ctx *c) {
         (void) sigemptyset(&empty);
         if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
                 child_fail(c, MSG_SETUP_FAILED, errno, "signal mask");
-        if (c->prog) {
-                r = seccomp_program_load(c->prog);
+        if (c->prog.len > 0) {
+                r = seccomp_program_load(&c->prog);
                 if (r < 0)
                         child_fail(c, MSG_SETUP_FAILED, -r, "loading the seccomp filter");
         }
         r = exec_command(c->argv, env);
         child_fail(c, MSG_EXEC_FAILED, -r, c->argv[0]);
+}
+
+/* Wait for the parent's go-ahead and the seccomp filter.  EOF or anything
+ * malformed means no: the command is not started. */
+static int receive_run(struct child_ctx *c) {
+        struct run_msg rm;
+        int r = read_exact(c->sync_fd, &rm, sizeof rm);
+
+        if (r < 0)
+                return r;
+        if (rm.magic != RUN_MAGIC || rm.n_insns > MAX_FILTER_INSNS || (rm.n_insns == 0 && c->p->seccomp))
+                return -EBADMSG;
+        if (rm.n_insns == 0)
+                return 0;
+        c->prog.insns = calloc(rm.n_insns, sizeof c->prog.insns[0]);
+        if (!c->prog.insns)
+                return -ENOMEM;
+        c->prog.len = rm.n_insns;
+        return read_exact(c->sync_fd, c->prog.insns, rm.n_insns * sizeof c->prog.insns[0]);
 }
 
 static _Noreturn void child_main(struct child_ctx *c) {
@@ -173,7 +206,6 @@ static _Noreturn void child_main(struct child_ctx *c) {
          * cgroup; EOF means it died. */
         if (read_exact(c->sync_fd, &go, 1) < 0)
                 _exit(JAIL_EXIT_SETUP);
-        (void) close(c->sync_fd);
 
         if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 child_fail(c, MSG_SETUP_FAILED, errno, "becoming root of the user namespace");
@@ -221,7 +253,7 @@ static _Noreturn void child_main(struct child_ctx *c) {
         r = landlock_apply(p, &c->e);
         if (r < 0)
                 child_fail(c, MSG_SETUP_FAILED, -r, "Landlock");
-        c->e.seccomp = c->prog ? FEATURE_ENFORCED : FEATURE_OFF;
+        c->e.seccomp = p->seccomp ? FEATURE_ENFORCED : FEATURE_OFF;
         c->e.fds_closed = FEATURE_ENFORCED;
 
         if (p->mode == JAIL_MODE_STRICT && enforced_missing(&c->e, missing, sizeof missing) > 0)
@@ -231,6 +263,9 @@ static _Noreturn void child_main(struct child_ctx *c) {
         r = write_all(c->status_fd, &m, sizeof m);
         if (r < 0)
                 _exit(JAIL_EXIT_SETUP);
+        r = receive_run(c);
+        if (r < 0)
+                _exit(JAIL_EXIT_SETUP); /* the parent refused or died: nothing runs */
 
         cmd = fork();
         if (cmd < 0)
@@ -240,6 +275,7 @@ static _Noreturn void child_main(struct child_ctx *c) {
         /* Only the command keeps the status pipe, so that the parent sees
          * EOF exactly when it has executed (or failed to). */
         (void) close(c->status_fd);
+        (void) close(c->sync_fd);
         init_reaper_loop(cmd);
 }
 
@@ -306,6 +342,41 @@ static int supervise(int pidfd, const sigset_t *fwd) {
         }
 }
 
+/* Compile the profile's filter (and export it when asked).  -EINVAL: the
+ * profile is at fault (message printed), other -errno: the host. */
+static int build_seccomp(const struct jail_profile *p, const struct jail_run_options *opts,
+                         struct seccomp_program *prog) {
+        struct jail_error err = { "" };
+        int r;
+
+        if (!p->seccomp)
+                return 0;
+        r = seccomp_build(p, prog, &err);
+        if (r < 0) {
+                log_error("%s", err.msg[0] ? err.msg : "cannot build the seccomp filter");
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        if (prog->len == 0 || prog->len > MAX_FILTER_INSNS) {
+                log_error("seccomp filter of %zu instructions: out of bounds", prog->len);
+                return -E2BIG;
+        }
+        if (opts->seccomp_export) {
+                r = write_seccomp_export(opts->seccomp_export, prog);
+                if (r < 0)
+                        return r == -EINVAL ? -EIO : r;
+        }
+        return 0;
+}
+
+static int send_run(int fd, const struct seccomp_program *prog) {
+        struct run_msg rm = { .magic = RUN_MAGIC, .n_insns = (uint32_t) prog->len };
+        int r = write_all(fd, &rm, sizeof rm);
+
+        if (r < 0 || prog->len == 0)
+                return r;
+        return write_all(fd, prog->insns, prog->len * sizeof prog->insns[0]);
+}
+
 static void merge_cgroup_fields(struct jail_enforced *dst, const struct jail_enforced *cg) {
         dst->cgroup = cg->cgroup;
         dst->cg_memory = cg->cg_memory;
@@ -325,7 +396,6 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
         struct jail_cgroup cg = JAIL_CGROUP_INIT;
         struct jail_enforced parent_e = { 0 };
         struct spawn_result sr = { .pid = -1, .pidfd = -1 };
-        struct jail_error err = { "" };
         _cleanup_close_ int netns_fd = -1;
         int status_pipe[2] = { -1, -1 }, sync_pipe[2] = { -1, -1 };
         sigset_t fwd, old;
@@ -333,15 +403,6 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
         int r, ret = JAIL_EXIT_SETUP;
         struct jail_msg m;
 
-        if (p->seccomp) {
-                r = seccomp_build(p, &prog, &err);
-                if (r < 0) {
-                        log_error("%s", err.msg);
-                        return JAIL_EXIT_USAGE;
-                }
-                if (opts->seccomp_export && write_seccomp_export(opts->seccomp_export, &prog) < 0)
-                        goto out;
-        }
         if (p->net == JAIL_NET_JOIN) {
                 char path[JAIL_PATH_MAX + 16];
                 (void) snprintf(path, sizeof path, "/run/netns/%s", p->netns_name);
@@ -352,7 +413,8 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
                 }
         }
         if (opts->dry_run) {
-                ret = 0;
+                r = build_seccomp(p, opts, &prog);
+                ret = r == 0 ? 0 : r == -EINVAL ? JAIL_EXIT_USAGE : JAIL_EXIT_SETUP;
                 goto out;
         }
 
@@ -390,7 +452,7 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
         }
         if (r == 0) {
                 struct child_ctx c = {
-                        .p = p, .argv = argv, .prog = p->seccomp ? &prog : NULL,
+                        .p = p, .argv = argv,
                         .status_fd = status_pipe[1], .sync_fd = sync_pipe[0], .netns_fd = netns_fd,
                 };
                 (void) close(status_pipe[0]);
@@ -430,8 +492,14 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
                 log_error("the jail's init died before setup");
                 goto out_kill;
         }
-        (void) close(sync_pipe[1]);
-        sync_pipe[1] = -1;
+
+        /* While the child builds its namespaces and mounts. */
+        r = build_seccomp(p, opts, &prog);
+        if (r < 0) {
+                ret = r == -EINVAL ? JAIL_EXIT_USAGE : JAIL_EXIT_SETUP;
+                goto out_kill;
+        }
+        (void) cgroup_attach_devices(p, &cg, &parent_e);
 
         r = read_exact(status_pipe[0], &m, sizeof m);
         if (r < 0) {
@@ -451,6 +519,17 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
                 goto out_kill;
         }
         merge_cgroup_fields(&m.enforced, &parent_e);
+        if (p->mode == JAIL_MODE_STRICT && enforced_missing(&m.enforced, missing, sizeof missing) > 0) {
+                log_error("strict mode: the kernel cannot provide: %s; nothing was started", missing);
+                goto out_kill;
+        }
+        r = send_run(sync_pipe[1], &prog);
+        if (r < 0) {
+                log_error_errno(r, "the jail's init died before the command could start");
+                goto out_kill;
+        }
+        (void) close(sync_pipe[1]);
+        sync_pipe[1] = -1;
         if (opts->report_path)
                 (void) write_report(opts->report_path, p, &m.enforced);
 
