@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -71,6 +72,7 @@ struct child_ctx {
         const struct jail_profile *p;
         char *const *argv;
         struct seccomp_program prog; /* received from the parent */
+        char **env;                  /* the command's environment, built by init */
         int status_fd; /* write end, O_CLOEXEC */
         int sync_fd;   /* read end */
         int netns_fd;
@@ -145,7 +147,6 @@ static int exec_command(char *const argv[], char **env) {
 static _Noreturn void run_command(struct child_ctx *c) {
         const struct jail_profile *p = c->p;
         sigset_t empty;
-        char **env;
         int r;
 
         if (p->new_session && setsid() < 0)
@@ -154,9 +155,6 @@ static _Noreturn void run_command(struct child_ctx *c) {
                 child_fail(c, MSG_SETUP_FAILED, errno, "setpgid");
         if (p->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 child_fail(c, MSG_SETUP_FAILED, errno, "PR_SET_PDEATHSIG");
-        env = env_build(p, environ);
-        if (!env)
-                child_fail(c, MSG_SETUP_FAILED, ENOMEM, "environment");
         r = fds_close_on_exec(p, c->status_fd);
         if (r < 0)
                 child_fail(c, MSG_SETUP_FAILED, -r, "closing inherited file descriptors");
@@ -168,8 +166,40 @@ static _Noreturn void run_command(struct child_ctx *c) {
                 if (r < 0)
                         child_fail(c, MSG_SETUP_FAILED, -r, "loading the seccomp filter");
         }
-        r = exec_command(c->argv, env);
+        r = exec_command(c->argv, c->env);
         child_fail(c, MSG_EXEC_FAILED, -r, c->argv[0]);
+}
+
+static int run_command_fn(void *arg) {
+        run_command(arg);
+}
+
+/* Start the command.  A vfork-style clone (shared memory, init suspended
+ * until the command has executed) skips copying init's page tables, the
+ * largest cost of starting the command; init is single-threaded, so
+ * nothing else touches the shared memory meanwhile.  A time namespace
+ * needs a real fork: a process sharing init's memory cannot live in
+ * another time namespace. */
+static pid_t spawn_command(struct child_ctx *c) {
+        const size_t stack_size = 256 * 1024;
+        pid_t pid;
+        void *stack;
+
+        if (c->p->timens) {
+                pid = fork();
+                if (pid == 0)
+                        run_command(c);
+                return pid < 0 ? negative_errno() : pid;
+        }
+        stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return negative_errno();
+        pid = clone(run_command_fn, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+        if (pid < 0)
+                pid = negative_errno();
+        /* CLONE_VFORK: the command has executed or exited, its stack is free. */
+        (void) munmap(stack, stack_size);
+        return pid;
 }
 
 /* Wait for the parent's go-ahead and the seccomp filter.  EOF or anything
@@ -267,11 +297,12 @@ static _Noreturn void child_main(struct child_ctx *c) {
         if (r < 0)
                 _exit(JAIL_EXIT_SETUP); /* the parent refused or died: nothing runs */
 
-        cmd = fork();
+        c->env = env_build(p, environ);
+        if (!c->env)
+                child_fail(c, MSG_SETUP_FAILED, ENOMEM, "environment");
+        cmd = spawn_command(c);
         if (cmd < 0)
-                child_fail(c, MSG_SETUP_FAILED, errno, "fork of the command");
-        if (cmd == 0)
-                run_command(c); /* fork() put it in the time namespace, if any */
+                child_fail(c, MSG_SETUP_FAILED, -cmd, "starting the command");
         /* Only the command keeps the status pipe, so that the parent sees
          * EOF exactly when it has executed (or failed to). */
         (void) close(c->status_fd);

@@ -303,6 +303,7 @@ static void create_or_skip(struct cg_test *t) {
         assert_true(t->cg.dir_fd >= 0);
         assert_int_equal(e.cg_memory, FEATURE_OFF);
         assert_int_equal(e.cg_pids, FEATURE_OFF);
+        assert_int_equal(cgroup_attach_devices(t->p, &t->cg, &e), 0);
         if (e.cg_devices != FEATURE_ENFORCED)
                 skip(); /* bpf(2) unavailable: nothing to enforce */
         assert_true(t->cg.bpf_prog_fd >= 0);
