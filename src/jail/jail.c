@@ -181,7 +181,7 @@ static int run_command_fn(void *arg) {
  * needs a real fork: a process sharing init's memory cannot live in
  * another time namespace. */
 static pid_t spawn_command(struct child_ctx *c) {
-        const size_t stack_size = 256 * 1024;
+        const size_t stack_size = (size_t) 256 * 1024;
         pid_t pid;
         void *stack;
 
