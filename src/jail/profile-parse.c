@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <seccomp.h> /* libseccomp: system call names */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "macro.h"
 #include "parse.h"
 #include "profile.h"
+#include "seccomp-filter.h"
 
 #define PROFILE_MAX_SIZE ((size_t) 1024 * 1024)
 
@@ -696,6 +696,7 @@ static int k_sc_mode(struct jail_profile *p, const char *v, const struct jail_or
 struct sc_ctx {
         char (*names)[32];
         unsigned *n;
+        bool deny;
         const struct jail_origin *o;
         struct jail_error *err;
 };
@@ -709,8 +710,11 @@ static int add_syscall_word(const char *w, void *u) {
                 if (!islower((unsigned char) w[i]) && !isdigit((unsigned char) w[i]) && w[i] != '_')
                         return profile_error(c->err, c->o, "invalid system call name '%s'", w);
         /* Checked here, so that the error names this line. */
-        if (seccomp_syscall_resolve_name(w) == __NR_SCMP_ERROR)
+        if (seccomp_syscall_number(w) == -EINVAL)
                 return profile_error(c->err, c->o, "unknown system call '%s'", w);
+        /* Without these the command can neither start nor end. */
+        if (c->deny && (strcmp(w, "execve") == 0 || strcmp(w, "exit") == 0 || strcmp(w, "exit_group") == 0))
+                return profile_error(c->err, c->o, "'%s' cannot be denied: the command could not start or end", w);
         for (unsigned i = 0; i < *c->n; i++)
                 if (strcmp(c->names[i], w) == 0)
                         return 0;
@@ -720,11 +724,11 @@ static int add_syscall_word(const char *w, void *u) {
         return 0;
 }
 static int k_sc_allow(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
-        struct sc_ctx c = { p->seccomp_allow, &p->n_seccomp_allow, o, err };
+        struct sc_ctx c = { p->seccomp_allow, &p->n_seccomp_allow, false, o, err };
         return split_words(v, add_syscall_word, &c);
 }
 static int k_sc_deny(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
-        struct sc_ctx c = { p->seccomp_deny, &p->n_seccomp_deny, o, err };
+        struct sc_ctx c = { p->seccomp_deny, &p->n_seccomp_deny, true, o, err };
         return split_words(v, add_syscall_word, &c);
 }
 static int k_sc_errno(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {

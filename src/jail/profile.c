@@ -141,14 +141,19 @@ static int check_conflicts(struct jail_profile *p, struct jail_error *err) {
                 return profile_error(err, origin_of(p, "seccomp", "mode"),
                                      "allowlist mode needs a non-empty [seccomp] allow list");
         if (!p->cgroup) {
-                static const char *const limits[] = { "memory_max", "memory_swap_max", "cpu_max", "cpu_weight", "io_weight" };
+                /* Only limits that ask for something ("max" asks for nothing). */
+                const struct { const char *key; bool requested; } limits[] = {
+                        { "memory_max", p->memory_max_set },
+                        { "memory_swap_max", p->memory_swap_max_set },
+                        { "pids_max", p->pids_max_set },
+                        { "cpu_max", p->cpu_quota_us != 0 && p->cpu_quota_us != UINT64_MAX },
+                        { "cpu_weight", p->cpu_weight != 0 },
+                        { "io_weight", p->io_weight != 0 },
+                };
                 for (size_t i = 0; i < ELEMENTSOF(limits); i++)
-                        if (is_set(p, "cgroup", limits[i]))
-                                return profile_error(err, origin_of(p, "cgroup", limits[i]),
+                        if (limits[i].requested && is_set(p, "cgroup", limits[i].key))
+                                return profile_error(err, origin_of(p, "cgroup", limits[i].key),
                                                      "resource limits need [cgroup] enabled = yes");
-                if (is_set(p, "cgroup", "pids_max"))
-                        return profile_error(err, origin_of(p, "cgroup", "pids_max"),
-                                             "resource limits need [cgroup] enabled = yes");
         }
         if (p->userns) {
                 bool uid_ok = false, gid_ok = false, root_uid = false, root_gid = false;
@@ -378,7 +383,7 @@ int profile_dump(const struct jail_profile *p, FILE *f) {
         if (p->timens)
                 (void) fprintf(f, "time_offset_monotonic = %lld\ntime_offset_boottime = %lld\n",
                                (long long) p->time_offset_monotonic, (long long) p->time_offset_boottime);
-        (void) fprintf(f, "hostname = %s\n\n[filesystem]\n", p->hostname);
+        (void) fprintf(f, "hostname = %s\n\n[filesystem]\nclear = yes\n", p->hostname);
         for (unsigned i = 0; i < p->n_mounts; i++) {
                 const struct jail_mount *m = &p->mounts[i];
                 const char *opt = m->optional ? "?" : "";
@@ -415,7 +420,7 @@ int profile_dump(const struct jail_profile *p, FILE *f) {
         (void) fprintf(f, "\nmdwe = %s\nexec_securebits = %s\nnew_session = %s\nmemfd_noexec = %s\ndie_with_parent = %s\n\n",
                        yesno(p->mdwe), yesno(p->exec_securebits), yesno(p->new_session), yesno(p->memfd_noexec),
                        yesno(p->die_with_parent));
-        (void) fprintf(f, "[environment]\n");
+        (void) fprintf(f, "[environment]\nclear = yes\n");
         for (unsigned i = 0; i < p->n_env_keep; i++)
                 (void) fprintf(f, "keep = %s\n", p->env_keep[i]);
         for (unsigned i = 0; i < p->n_env_set; i++)
@@ -456,8 +461,7 @@ int profile_dump(const struct jail_profile *p, FILE *f) {
                 dump_size(f, "memory_max", p->memory_max);
         if (p->memory_swap_max_set)
                 dump_size(f, "memory_swap_max", p->memory_swap_max);
-        if (p->pids_max_set)
-                dump_size(f, "pids_max", p->pids_max);
+        dump_size(f, "pids_max", p->pids_max_set ? p->pids_max : UINT64_MAX);
         if (p->cpu_quota_us == UINT64_MAX)
                 (void) fprintf(f, "cpu_max = max\n");
         else if (p->cpu_quota_us)

@@ -27,5 +27,10 @@ int seccomp_write_pfc(const struct jail_profile *p, int fd, struct jail_error *e
 int seccomp_program_load(const struct seccomp_program *prog);
 void seccomp_program_free(struct seccomp_program *prog);
 
+/* Number of a system call on this architecture, including the ones newer
+ * than libseccomp's tables; -ENOENT: known but absent on this architecture;
+ * -EINVAL: unknown name. */
+int seccomp_syscall_number(const char *name);
+
 /* Names of the syscalls denied by default (NULL-terminated), for docs/tests. */
 extern const char *const seccomp_default_denylist[];

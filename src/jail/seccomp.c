@@ -124,6 +124,14 @@ static int fallback_syscall_nr(const char *name) {
 /* The native number of a call: >= 0, -ENOENT when the name is known but the
  * native architecture has no such call (nothing to filter), -EINVAL when the
  * name is unknown. */
+int seccomp_syscall_number(const char *name) {
+        int nr = seccomp_syscall_resolve_name(name);
+        if (nr >= 0 || nr != __NR_SCMP_ERROR)
+                return nr >= 0 ? nr : -ENOENT;
+        nr = fallback_syscall_nr(name);
+        return nr >= 0 ? nr : -EINVAL;
+}
+
 static int resolve_syscall(const char *name) {
         int nr = seccomp_syscall_resolve_name(name);
         if (nr >= 0)

@@ -132,6 +132,7 @@ static void test_malformed_values(void **state) {
         expect_error("[devices]\nallow = /etc/passwd\n", ":2:", "/dev");
         expect_error("[fds]\nkeep = 2\n", ":2:", "file descriptor");
         expect_error("[seccomp]\ndeny = ptrace\ndeny = not_a_syscall\n", "test.profile:3:", "unknown system call 'not_a_syscall'");
+        expect_error("[seccomp]\ndeny = exit_group\n", "test.profile:2:", "cannot be denied");
 }
 
 static void test_duplicate_scalar(void **state) {
@@ -273,6 +274,36 @@ static void test_default_profile_idempotent(void **state) {
         free(q);
 }
 
+/* --print-profile output read back gives the same profile, also when the
+ * profile dropped built-in entries (clear) or limits (max). */
+static void test_dump_round_trip(void **state) {
+        struct jail_profile *p = new_default(), *q = new_default();
+        struct jail_error err = { "" };
+        char *a = NULL, *b = NULL;
+        size_t la = 0, lb = 0;
+        FILE *f;
+
+        (void) state;
+        assert_int_equal(parse(p, "[filesystem]\nclear = yes\nro = /usr:/usr\n[environment]\nclear = yes\n"
+                                  "[cgroup]\npids_max = max\n", &err), 0);
+        f = open_memstream(&a, &la);
+        assert_non_null(f);
+        assert_int_equal(profile_dump(p, f), 0);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(profile_parse_buffer(q, "dump", a, la, &err), 0);
+        f = open_memstream(&b, &lb);
+        assert_non_null(f);
+        assert_int_equal(profile_dump(q, f), 0);
+        assert_int_equal(fclose(f), 0);
+        assert_string_equal(a, b);
+        assert_int_equal(q->n_mounts, 1);
+        assert_false(q->pids_max_set);
+        free(a);
+        free(b);
+        free(p);
+        free(q);
+}
+
 static void test_max_means_unset(void **state) {
         struct jail_profile *p = new_default();
         struct jail_error err = { "" };
@@ -322,7 +353,7 @@ int main(void) {
                 cmocka_unit_test(test_conflicts),         cmocka_unit_test(test_host_checks),
                 cmocka_unit_test(test_mount_order),       cmocka_unit_test(test_cli_origin),
                 cmocka_unit_test(test_dump_parses),       cmocka_unit_test(test_default_profile_idempotent),
-                cmocka_unit_test(test_max_means_unset),
+                cmocka_unit_test(test_max_means_unset),   cmocka_unit_test(test_dump_round_trip),
         };
         return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }
