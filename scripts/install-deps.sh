@@ -4,13 +4,15 @@
 set -eu
 
 BUILD_PKGS="build-essential meson ninja-build pkg-config clang lld llvm libclang-rt-14-dev
- libseccomp-dev libcmocka-dev libinih-dev linux-libc-dev"
+ libseccomp-dev libcmocka-dev libinih-dev linux-libc-dev libcryptsetup-dev libblkid-dev libkmod-dev"
+IMAGE_PKGS="mmdebstrap squashfs-tools cryptsetup-bin sbsigntool efitools ovmf swtpm swtpm-tools
+ dosfstools mtools fdisk openssl xxd kmod"
 CHECK_PKGS="clang-tidy cppcheck"
 VM_PKGS="qemu-system-x86 qemu-utils cpio zstd xz-utils busybox-static dpkg-dev"
 BENCH_PKGS="bubblewrap firejail crun hyperfine systemd-container util-linux"
 TOOL_PKGS="python3 jq iproute2 curl ca-certificates"
 
-want="$BUILD_PKGS $CHECK_PKGS $VM_PKGS $BENCH_PKGS $TOOL_PKGS"
+want="$BUILD_PKGS $CHECK_PKGS $VM_PKGS $BENCH_PKGS $TOOL_PKGS $IMAGE_PKGS"
 missing=""
 for p in $want; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -6,7 +6,7 @@
 # Every tier prints TAP ("ok N - name" / "not ok N - name"); this script
 # counts them and ends with "N passed, N failed, N skipped".
 # Environment: REMPART_CACHE (downloads, default ~/.cache/rempart),
-# FUZZ_SECONDS (default 60 per target), SKIP_VM=1, SKIP_SANITIZE=1, SKIP_LINT=1.
+# FUZZ_SECONDS (default 45 per target), SKIP_VM=1, SKIP_SANITIZE=1, SKIP_LINT=1.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -62,14 +62,17 @@ run_tier unit ./scripts/run-unit.sh build
 run_tier hardening ./tests/host/check-hardening.sh build
 run_tier host ./tests/host/run-host-tests.sh build
 run_tier escape-host ./tests/escape/run-escape.sh --jail build/src/jail/rempart-jail --probe build/tests/escape/rempart-probe
-[ "${SKIP_VM:-0}" = 1 ] || run_tier vm ./tests/vm/run-jail-vm-tests.sh build
+if [ "${SKIP_VM:-0}" != 1 ]; then
+        run_tier vm ./tests/vm/run-jail-vm-tests.sh build
+        run_tier vm-init ./tests/vm/init/run-init-vm-tests.sh build
+fi
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
         run_tier sanitize ./scripts/run-sanitized.sh
 fi
 if [ "${SKIP_LINT:-0}" != 1 ]; then
         run_tier lint ./scripts/run-lint.sh build
 fi
-run_tier fuzz ./scripts/run-fuzz.sh "${FUZZ_SECONDS:-60}"
+run_tier fuzz ./scripts/run-fuzz.sh "${FUZZ_SECONDS:-45}"
 
 echo
 if [ ${#FAILED_NAMES[@]} -gt 0 ]; then

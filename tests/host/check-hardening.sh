@@ -9,7 +9,7 @@ check() {
         n=$((n + 1))
         if "$@"; then echo "ok $n - hardening/$name"; else echo "not ok $n - hardening/$name"; rc=1; fi
 }
-for bin in "$BUILD/src/jail/rempart-jail"; do
+for bin in "$BUILD/src/jail/rempart-jail" "$BUILD/src/init/rempart-init"; do
         b=$(basename "$bin")
         h=$(readelf -h "$bin"); d=$(readelf -d "$bin"); l=$(readelf -lW "$bin"); s=$(readelf -sW --dyn-syms "$bin"); nt=$(readelf -n "$bin")
         check "$b/pie" grep -q 'Type:.*DYN' <<<"$h"
