@@ -16,9 +16,7 @@ need mksquashfs veritysetup sfdisk mkfs.vfat mmd mcopy mkfs.ext4 sbsign sbverify
 	objcopy objdump dd sha256sum truncate
 
 # ---------------------------------------------------------------- inputs
-for f in db.key db.crt PK.auth KEK.auth db.auth; do
-	[ -r "$KEYS/$f" ] || die "missing Secure Boot key file $KEYS/$f: run 'make keys' first"
-done
+check_keys
 [ -d "$OUT/rootfs" ] && [ -f "$OUT/rootfs.inputs" ] ||
 	die "no root in $OUT/rootfs: run image/build-rootfs.sh first (or make image)"
 ROOT=$OUT/rootfs
@@ -80,9 +78,28 @@ else
 	sort -u -o "$pf" "$pf"
 	# /boot stays empty: the kernel lives in the UKIs. (-e must come last: every
 	# following word is an exclude.)
-	mksquashfs "$ROOT" "$WORK/root.squashfs" -noappend -quiet -no-progress -no-xattrs \
-		-comp zstd -Xcompression-level 15 -b 128K -processors "$(nproc)" \
-		-pf "$pf" -wildcards -e 'boot/*' >/dev/null || die "mksquashfs failed"
+	# Its messages are read through a pipe (command substitution: complete only
+	# once every writer is gone; mksquashfs reports a write error from a second
+	# process after the main one has exited), kept in memory: the disk may be full.
+	sq_out=$(
+		if mksquashfs "$ROOT" "$WORK/root.squashfs" -noappend -quiet -no-progress -no-xattrs \
+			-comp zstd -Xcompression-level 15 -b 128K -processors "$(nproc)" \
+			-pf "$pf" -wildcards -e 'boot/*' 2>&1; then
+			echo "mksquashfs-status=0"
+		else
+			echo "mksquashfs-status=$?"
+		fi
+	)
+	case $sq_out in
+	*mksquashfs-status=0) ;;
+	*)
+		printf '%s\n' "$sq_out" >&2
+		case $sq_out in
+		*"No space left"*) die "mksquashfs failed: no space left on device in $OUT; the previous image is unchanged" ;;
+		*) die_write "mksquashfs failed" "$OUT" ;;
+		esac
+		;;
+	esac
 	mv "$WORK/root.squashfs" "$OUT/root.squashfs"
 	echo "$sq_inputs" > "$OUT/root.squashfs.inputs"
 	rm -f "$OUT/verity.img" "$OUT/verity.env"
@@ -109,7 +126,8 @@ else
 	t=$(now)
 	veritysetup format "$SQ" "$WORK/verity.img" --data-block-size=4096 --hash-block-size=4096 \
 		--hash=sha256 --fec-device="$WORK/verity.img" --fec-offset="$FEC_OFFSET" \
-		--fec-roots="$FEC_ROOTS" > "$WORK/verity.out" || die "veritysetup format failed"
+		--fec-roots="$FEC_ROOTS" > "$WORK/verity.out" 2>"$WORK/verity.log" ||
+		{ cat "$WORK/verity.log" >&2; die_write "veritysetup format failed" "$OUT" "$WORK/verity.log"; }
 	roothash=$(awk '/^Root hash:/ { print $3 }' "$WORK/verity.out")
 	salt=$(awk '/^Salt:/ { print $2 }' "$WORK/verity.out")
 	[ ${#roothash} = 64 ] || die "cannot read the root hash from veritysetup"
@@ -172,7 +190,14 @@ cmdline_for() { # slot root_uuid verity_uuid roothash
 CMDLINE_A=$(cmdline_for a "$ROOT_A_UUID" "$VERITY_A_UUID" "$ROOTHASH")
 case "$CMDLINE_A" in *@*@*) die "unfilled placeholder in cmdline: $CMDLINE_A" ;; esac
 
-"$IMG_SRC/build-initramfs.sh" "$ROOT" "$KVER" "$WORK/initrd.cpio.zst" || die "initramfs build failed"
+# Space for the rest, up front: the disk is sparse but holds the squashfs, the
+# verity data and the file systems' metadata; the UKI, ESP and initramfs copies
+# add about 60 MiB.
+need_space "$OUT" $(( (SQ_SIZE + VERITY_SIZE) / 1024 + 128 * 1024 )) "the disk image"
+
+# REMPART_INIT: another stage-1 binary (default build/src/init/rempart-init).
+"$IMG_SRC/build-initramfs.sh" "$ROOT" "$KVER" "$WORK/initrd.cpio.zst" ${REMPART_INIT:+"$REMPART_INIT"} ||
+	die_write "initramfs build failed" "$OUT"
 
 # UKI = systemd-stub + sections, laid out after the stub's last section at the
 # stub's SectionAlignment (the UKI specification's layout, what ukify computes).
@@ -202,7 +227,7 @@ make_uki() { # out cmdline
 		off=$(( (off + size + align - 1) / align * align ))
 	done
 	# shellcheck disable=SC2086 # args is a list of options built above
-	objcopy $args "$STUB" "$WORK/uki.unsigned.efi" || die "objcopy failed building the UKI"
+	objcopy $args "$STUB" "$WORK/uki.unsigned.efi" || die_write "objcopy failed building the UKI" "$OUT"
 	sbsign --key "$KEYS/db.key" --cert "$KEYS/db.crt" --output "$1" "$WORK/uki.unsigned.efi" \
 		2>"$WORK/sbsign.log" || { cat "$WORK/sbsign.log" >&2; die "sbsign failed for the UKI"; }
 	sbverify --cert "$KEYS/db.crt" "$1" >/dev/null 2>&1 || die "signed UKI does not verify"
@@ -227,17 +252,18 @@ secure-boot-enroll force
 EOL
 ESP=$WORK/esp.img
 truncate -s $((ESP_MIB * MIB)) "$ESP"
-mkfs.vfat -F 32 -n REMPART-ESP -i "$(echo "$ESP_UUID" | cut -c1-8)" "$ESP" >/dev/null || die "mkfs.vfat failed"
+mkfs.vfat -F 32 -n REMPART-ESP -i "$(echo "$ESP_UUID" | cut -c1-8)" "$ESP" >/dev/null || die_write "mkfs.vfat failed" "$OUT"
 export MTOOLS_SKIP_CHECK=1
 mmd -i "$ESP" ::/EFI ::/EFI/BOOT ::/EFI/systemd ::/EFI/Linux ::/loader ::/loader/keys \
-	::/loader/keys/auto || die "mmd failed"
-mcopy -i "$ESP" "$WORK/systemd-bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI
-mcopy -i "$ESP" "$WORK/systemd-bootx64.efi" ::/EFI/systemd/systemd-bootx64.efi
-mcopy -i "$ESP" "$WORK/rempart-a.efi" ::/EFI/Linux/rempart-a.efi
-mcopy -i "$ESP" "$WORK/loader.conf" ::/loader/loader.conf
+	::/loader/keys/auto || die_write "mmd failed on the ESP" "$OUT"
+esp_put() { mcopy -i "$ESP" "$1" "$2" || die_write "mcopy $1 to the ESP failed" "$OUT"; }
+esp_put "$WORK/systemd-bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI
+esp_put "$WORK/systemd-bootx64.efi" ::/EFI/systemd/systemd-bootx64.efi
+esp_put "$WORK/rempart-a.efi" ::/EFI/Linux/rempart-a.efi
+esp_put "$WORK/loader.conf" ::/loader/loader.conf
 # systemd-boot enrolls automatically (secure-boot-enroll force, setup mode) only
 # the key set in a directory literally named "auto"; other names only get a menu entry.
-for k in PK KEK db; do mcopy -i "$ESP" "$KEYS/$k.auth" "::/loader/keys/auto/$k.auth"; done
+for k in PK KEK db; do esp_put "$KEYS/$k.auth" "::/loader/keys/auto/$k.auth"; done
 
 # ---------------------------------------------------------------- GPT disk
 DISK=$WORK/disk.img
@@ -254,14 +280,15 @@ start=$((P5 * 2048)), size=$((VERITY_MIB * 2048)), type=$T_VERITY, uuid=$VERITY_
 start=$((P6 * 2048)), size=$((STATE_MIB * 2048)), type=$T_VAR, uuid=$STATE_UUID, name="state"
 EOS
 put() { # file start_mib
-	dd if="$1" of="$DISK" bs=1M seek="$2" conv=notrunc,sparse status=none || die "writing $1 into the disk failed"
+	dd if="$1" of="$DISK" bs=1M seek="$2" conv=notrunc,sparse status=none 2>"$WORK/dd.log" ||
+		{ cat "$WORK/dd.log" >&2; die_write "writing $1 into the disk failed" "$OUT" "$WORK/dd.log"; }
 }
 put "$ESP" $P1
 put "$SQ" $P2
 put "$OUT/verity.img" $P3
 # State: empty ext4 written in place (mke2fs offset option: no loop device).
 mkfs.ext4 -q -F -L rempart-state -E offset=$((P6 * MIB)) "$DISK" "$((STATE_MIB * 1024))k" ||
-	die "mkfs.ext4 failed for the state partition"
+	die_write "mkfs.ext4 failed for the state partition" "$OUT"
 sfdisk --verify "$DISK" >/dev/null 2>&1 || die "GPT verification failed"
 
 cat > "$WORK/disk.json" <<EOJ
@@ -287,6 +314,10 @@ cat > "$WORK/disk.json" <<EOJ
   ]
 }
 EOJ
+[ -s "$WORK/disk.json" ] || die_write "cannot write disk.json" "$OUT"
+# Everything is complete and on disk before the first rename (a crash then
+# leaves either the old or the new image, never a partial one).
+sync -f "$WORK/disk.img" || die_write "sync failed" "$OUT"
 
 # ---------------------------------------------------------------- install (rename last)
 mv "$WORK/rempart-a.efi" "$OUT/rempart-a.efi"

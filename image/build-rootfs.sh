@@ -18,8 +18,7 @@ set -eu
 need mmdebstrap getcap setcap sha256sum
 [ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap root mode, chroot)"
 
-PKGLIST=$IMG_SRC/packages.list
-[ -r "$PKGLIST" ] || die "cannot read package list $PKGLIST"
+check_pkglist
 PKGS=$(sed -e 's/#.*//' "$PKGLIST" | tr -s ' \t\n' ',' | sed -e 's/^,//' -e 's/,$//')
 [ -n "$PKGS" ] || die "package list $PKGLIST is empty"
 [ -r "$REMPART_KEYRING" ] || die "cannot read keyring $REMPART_KEYRING (install debian-archive-keyring)"
@@ -50,10 +49,15 @@ ARCHIVES=$CACHE/apt-archives
 mkdir -p "$ARCHIVES"
 TMP=$OUT/rootfs.tmp.$$
 EFI_TMP=$OUT/efi.tmp.$$
-cleanup() { rm -rf "$TMP" "$EFI_TMP"; }
+cleanup() {
+	rm -rf "$TMP" "$EFI_TMP"
+	for f in setid-removed caps-removed packages; do rm -f "$OUT/$f.txt.tmp"; done
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$EFI_TMP"
+# The tree is about 250 MiB (plus the old one until the swap).
+need_space "$OUT" $((400 * 1024)) "the root tree"
 
 start=$(now)
 msg "mmdebstrap $SUITE ($PKGS) -> $TMP"
@@ -75,7 +79,7 @@ mmdebstrap --mode=root --variant=apt --format=directory \
 	--customize-hook="sync-out /var/cache/apt/archives '$ARCHIVES'" \
 	--customize-hook="cp -a \"\$1/usr/lib/systemd/boot/efi/.\" '$EFI_TMP/'" \
 	--customize-hook='chroot "$1" dpkg --purge systemd-boot-efi' \
-	"$SUITE" "$TMP" "$MIRROR"
+	"$SUITE" "$TMP" "$MIRROR" || die_write "mmdebstrap failed" "$OUT"
 
 msg "configuring the root"
 # Configuration overlay (owned by root, modes as in the repository).
@@ -89,9 +93,9 @@ chroot "$TMP" passwd -q -l root
 chroot "$TMP" systemctl -q mask debug-shell.service
 # /tmp is a noexec tmpfs mounted by rempart-init: keep systemd's exec-able one away.
 chroot "$TMP" systemctl -q mask tmp.mount
-# Machine id: empty file = "not yet initialised". / is read-only at run time, so
-# systemd uses a transient id unless rempart-init bind-mounts the one kept on the
-# state partition (/var/lib/rempart/machine-id) over it.
+# Machine id: the image ships an empty file; rempart-init bind-mounts (read-only)
+# the machine's own id, kept on the state partition in /var/lib/rempart/machine-id
+# and created there on first boot, over it.
 : > "$TMP/etc/machine-id"
 rm -f "$TMP/var/lib/dbus/machine-id"
 # The initramfs-tools image is never used (the UKI carries rempart's initramfs).

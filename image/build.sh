@@ -6,9 +6,9 @@
 # TEST=1 builds the test variant (build-image/test/), with image/overlay-test.
 set -eu
 . "$(dirname "$0")/lib.sh"
-for f in db.key db.crt PK.auth KEK.auth db.auth; do
-	[ -r "$KEYS/$f" ] || die "missing Secure Boot keys ($KEYS/$f): run 'make keys' first"
-done
+# Every input is checked before anything is written (no half-done build).
+check_keys
+check_pkglist
 start=$(now)
 "$IMG_SRC/build-rootfs.sh"
 "$IMG_SRC/build-image.sh"

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -169,4 +171,151 @@ int layout_verify(const char *sysroot, bool with_dev, struct layout_error *err) 
                         return r;
         }
         return 0;
+}
+
+static bool machine_id_valid(const char *s, size_t len) {
+        bool nonzero = false;
+
+        if (len != MACHINE_ID_LEN)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+                nonzero |= s[i] != '0';
+        }
+        return nonzero; /* all zeros is systemd's "null" id */
+}
+
+/* Open (creating if needed) the directory name below dirfd, never through a
+ * symbolic link. */
+static int open_subdir(int dirfd, const char *name) {
+        int fd;
+
+        if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+/* Read the stored id: 0 and id filled, -ENOENT when missing, -EINVAL when
+ * not an id (then it is replaced). */
+static int read_machine_id(int dirfd, char id[static MACHINE_ID_LEN + 1]) {
+        char buf[MACHINE_ID_LEN + 2];
+        _cleanup_close_ int fd = openat(dirfd, "machine-id", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        struct stat st;
+        ssize_t n;
+
+        if (fd < 0)
+                return errno == ELOOP ? -EINVAL : negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || st.st_size > (off_t) sizeof buf)
+                return -EINVAL;
+        n = read(fd, buf, sizeof buf);
+        if (n < 0)
+                return negative_errno();
+        if (n > 0 && buf[n - 1] == '\n')
+                n--;
+        if (!machine_id_valid(buf, (size_t) n))
+                return -EINVAL;
+        memcpy(id, buf, MACHINE_ID_LEN);
+        id[MACHINE_ID_LEN] = '\0';
+        return 0;
+}
+
+/* A random id with the RFC 4122 version 4 / variant 1 bits, as systemd makes. */
+static int new_machine_id(char id[static MACHINE_ID_LEN + 1]) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned char b[MACHINE_ID_LEN / 2];
+
+        if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
+                return errno ? negative_errno() : -EIO;
+        b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);
+        b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80);
+        for (size_t i = 0; i < sizeof b; i++) {
+                id[2 * i] = hex[b[i] >> 4];
+                id[2 * i + 1] = hex[b[i] & 0x0f];
+        }
+        id[MACHINE_ID_LEN] = '\0';
+        return 0;
+}
+
+/* Store id atomically (temporary file, fsync, rename, fsync of the directory):
+ * a crash leaves the old file or the new one. */
+static int store_machine_id(int dirfd, const char *id) {
+        char line[MACHINE_ID_LEN + 1];
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        memcpy(line, id, MACHINE_ID_LEN);
+        line[MACHINE_ID_LEN] = '\n';
+        if (unlinkat(dirfd, "machine-id.tmp", 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        fd = openat(dirfd, "machine-id.tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (fd < 0)
+                return negative_errno();
+        r = write_all(fd, line, sizeof line);
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return negative_errno();
+        if (renameat(dirfd, "machine-id.tmp", dirfd, "machine-id") < 0)
+                return negative_errno();
+        return fsync(dirfd) < 0 ? negative_errno() : 0;
+}
+
+int layout_machine_id(const char *sysroot, char id[static MACHINE_ID_LEN + 1], struct layout_error *err) {
+        _cleanup_close_ int var = -1, lib = -1, dir = -1, src = -1;
+        char target[256], var_path[256], src_path[64];
+        struct stat st;
+        int r, created = 0;
+
+        if (sub(target, sizeof target, sysroot, "/etc/machine-id") < 0 ||
+            sub(var_path, sizeof var_path, sysroot, "/var") < 0)
+                return fail(err, -ENAMETOOLONG, "path");
+        /* The target is a file of the verified image: only check it is one. */
+        if (lstat(target, &st) < 0) {
+                if (errno == ENOENT)
+                        return MACHINE_ID_NO_TARGET;
+                return fail(err, negative_errno(), "cannot stat %s", target);
+        }
+        if (!S_ISREG(st.st_mode))
+                return fail(err, -EINVAL, "%s is not a regular file", target);
+
+        var = open(var_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (var < 0)
+                return fail(err, negative_errno(), "cannot open %s", var_path);
+        lib = open_subdir(var, "lib");
+        if (lib < 0)
+                return fail(err, lib, "cannot open %s/lib", var_path);
+        dir = open_subdir(lib, "rempart");
+        if (dir < 0)
+                return fail(err, dir, "cannot open %s/lib/rempart", var_path);
+
+        r = read_machine_id(dir, id);
+        if (r == -ENOENT || r == -EINVAL) {
+                /* First boot, or a damaged file: a new identity beats no boot. */
+                r = new_machine_id(id);
+                if (r < 0)
+                        return fail(err, r, "cannot generate a machine id");
+                r = store_machine_id(dir, id);
+                if (r < 0)
+                        return fail(err, r, "cannot store %s/lib/rempart/machine-id", var_path);
+                created = 1;
+        } else if (r < 0)
+                return fail(err, r, "cannot read %s/lib/rempart/machine-id", var_path);
+
+        /* Bind the file just checked (by descriptor, not by path again). */
+        src = openat(dir, "machine-id", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (src < 0)
+                return fail(err, negative_errno(), "cannot open %s/lib/rempart/machine-id", var_path);
+        (void) snprintf(src_path, sizeof src_path, "/proc/self/fd/%d", src);
+        if (mount(src_path, target, NULL, MS_BIND, NULL) < 0)
+                return fail(err, negative_errno(), "cannot bind the machine id onto %s", target);
+        if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | W_FLAGS, NULL) < 0) {
+                r = negative_errno();
+                (void) umount2(target, MNT_DETACH); /* best effort: leave no writable bind behind */
+                return fail(err, r, "cannot make the machine id bind mount read-only");
+        }
+        return created ? MACHINE_ID_CREATED : MACHINE_ID_KEPT;
 }

@@ -34,3 +34,21 @@ int layout_mount_root(const char *sysroot, const char *root_dev, const char *sta
  * every writable mount noexec,nosuid,nodev.  with_dev: also check sysroot/dev
  * and sysroot/dev/shm (after switch_root preparation). */
 int layout_verify(const char *sysroot, bool with_dev, struct layout_error *err);
+
+/* Length of a machine id: 32 lowercase hex digits (systemd's format). */
+#define MACHINE_ID_LEN 32
+
+enum {
+        MACHINE_ID_KEPT = 0,    /* the state partition's id is in use */
+        MACHINE_ID_CREATED = 1, /* first boot: a new random id was stored */
+        MACHINE_ID_NO_TARGET = 2, /* the image has no /etc/machine-id: nothing done */
+};
+
+/* Give the machine a persistent identity: read sysroot/var/lib/rempart/machine-id
+ * (the state partition), create it with a random v4 id when missing or not a
+ * valid id, and bind-mount it read-only over sysroot/etc/machine-id (an empty
+ * file in the read-only image), so systemd uses it instead of a transient id.
+ * The state partition is untrusted: no symbolic link is followed below /var
+ * and only 32 hex digits are accepted.  id receives the id.  Returns one of
+ * the MACHINE_ID_* values or -errno. */
+int layout_machine_id(const char *sysroot, char id[static MACHINE_ID_LEN + 1], struct layout_error *err);

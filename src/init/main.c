@@ -159,6 +159,7 @@ int main(int argc, char **argv) {
         struct verity_error verr;
         struct layout_error lerr;
         char hex[2 * ROOT_HASH_SIZE + 1];
+        char machine_id[MACHINE_ID_LEN + 1];
         int r;
 
         (void) clock_gettime(CLOCK_MONOTONIC, &c.start);
@@ -229,6 +230,14 @@ int main(int argc, char **argv) {
                 fatal(&c, "verity", "%s", verr.msg);
         info(&c, "root mounted read-only on %s, state on %s/var, W^X layout checked (%ld ms)", SYSROOT, SYSROOT,
              elapsed_ms(&c));
+
+        /* Not an integrity matter: on failure systemd falls back to a
+         * transient id, so warn and boot on. */
+        r = layout_machine_id(SYSROOT, machine_id, &lerr);
+        if (r < 0)
+                info(&c, "WARNING: machine id: %s (systemd will use a transient one)", lerr.msg);
+        else if (r != MACHINE_ID_NO_TARGET)
+                info(&c, "machine id %s (%s)", machine_id, r == MACHINE_ID_CREATED ? "new" : "kept");
 
         if (c.check) {
                 info(&c, "check mode: not switching root");
