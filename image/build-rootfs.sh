@@ -93,6 +93,10 @@ chroot "$TMP" passwd -q -l root
 chroot "$TMP" systemctl -q mask debug-shell.service
 # /tmp is a noexec tmpfs mounted by rempart-init: keep systemd's exec-able one away.
 chroot "$TMP" systemctl -q mask tmp.mount
+# Writable or executable mount points nothing in Rempart uses (W^X: every
+# writable mount must be noexec,nosuid,nodev; the e2e tests check it).
+chroot "$TMP" systemctl -q mask proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount \
+	dev-hugepages.mount
 # Machine id: the image ships an empty file; rempart-init bind-mounts (read-only)
 # the machine's own id, kept on the state partition in /var/lib/rempart/machine-id
 # and created there on first boot, over it.

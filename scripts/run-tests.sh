@@ -1,12 +1,14 @@
 #!/bin/bash
 # The whole Rempart test suite: every tier, one summary line at the end.
 #   unit (cmocka) -> host integration (root) -> escape battery (host)
-#   -> VM tier (QEMU, Debian trixie kernel) -> ASan+UBSan build of unit+host
+#   -> VM tiers (QEMU, Debian trixie kernel: jail, rempart-init)
+#   -> e2e (the system image under OVMF Secure Boot) -> image build errors
+#   -> ASan+UBSan build of unit+host
 #   -> clang-tidy, cppcheck -> libFuzzer targets (bounded time)
 # Every tier prints TAP ("ok N - name" / "not ok N - name"); this script
 # counts them and ends with "N passed, N failed, N skipped".
 # Environment: REMPART_CACHE (downloads, default ~/.cache/rempart),
-# FUZZ_SECONDS (default 45 per target), SKIP_VM=1, SKIP_SANITIZE=1, SKIP_LINT=1.
+# FUZZ_SECONDS (default 45 per target), SKIP_VM=1, SKIP_E2E=1, SKIP_SANITIZE=1, SKIP_LINT=1.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -65,6 +67,12 @@ run_tier escape-host ./tests/escape/run-escape.sh --jail build/src/jail/rempart-
 if [ "${SKIP_VM:-0}" != 1 ]; then
         run_tier vm ./tests/vm/run-jail-vm-tests.sh build
         run_tier vm-init ./tests/vm/init/run-init-vm-tests.sh build
+fi
+if [ "${SKIP_E2E:-0}" != 1 ]; then
+        # The system image under OVMF Secure Boot + swtpm, then the build's
+        # refusals of bad input (which reuse the image's cached root tree).
+        run_tier e2e ./scripts/run-e2e-tier.sh
+        run_tier image-errors env TEST=1 ./tests/image/run-build-errors.sh
 fi
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
         run_tier sanitize ./scripts/run-sanitized.sh

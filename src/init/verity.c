@@ -180,10 +180,10 @@ int verity_activate(const struct verity_request *req, struct verity_error *err) 
                         return fail(err, d, "cannot remove verity probe mapping");
         }
         if (r < 0)
-                return fail(err, r, "root hash mismatch: first block of %s does not verify against rempart.roothash",
+                return fail(err, r, "first block of %s does not verify against rempart.roothash (wrong root hash, or data damaged beyond FEC repair)",
                             req->data_device);
         if (q < 0)
-                return fail(err, q, "root hash mismatch: %s", err->msg);
+                return fail(err, q, "verification failed: %s", err->msg);
 
         /* 2. The real mapping: from now on a bad block that FEC cannot repair
          * restarts the machine, never reaches a reader. */
