@@ -31,6 +31,10 @@ TEST_PASSWORD = "rempart-test"
 # the console; they are removed from what a command printed.
 NOISE = re.compile(r"^\s*\[\s*\d+\.\d+\]|^\s*\[\s*(OK|FAILED|\*+\s*)\s*\]|^\s*(Starting|Stopping|Mounting) ")
 ANSI = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][A-Z0-9]")
+# A kernel message printed on the console in the middle of a command's
+# output line ("key=[   55.8] clocksource: ...\r\n0"): cut out, so that
+# the line it interrupted is whole again.
+KMSG = re.compile(r"\[\s*\d+\.\d{6}\] [^\n]*\n")
 
 results = []
 
@@ -188,7 +192,7 @@ class Shell:
             return None, []
         # expect() consumed the output together with the end marker: take it
         # from the text before the match (kept in match.string).
-        out = m.string[:m.start()]
+        out = KMSG.sub("", m.string[:m.start()])
         lines = [ANSI.sub("", x).rstrip("\r") for x in out.split("\n")]
         lines = [x for x in lines if not NOISE.search(x)]
         while lines and not lines[-1].strip():

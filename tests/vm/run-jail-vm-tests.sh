@@ -26,6 +26,10 @@ vm_run_test --payload "$p" --script "$here/jail/guest.sh" -- --timeout "${VM_TIM
 rc=$?
 n=0 failed=0
 while read -r tag name res detail; do
+        if [ "$tag" = "@@VMCRASH" ]; then
+                echo "# guest kernel crashed, run again: $name $res $detail"
+                continue
+        fi
         [ "$tag" = "@@VMTEST" ] || continue
         n=$((n + 1))
         case "$res" in
