@@ -51,12 +51,46 @@ add_extra() {
 "; fi
 }
 add_extra usr/bin/rempart-jail 755 "$REPO/build/src/jail/rempart-jail"
+add_extra usr/bin/rempartctl 755 "$REPO/build/src/ctl/rempartctl"
+add_extra usr/libexec/rempart/rempart-level 755 "$REPO/build/src/ctl/rempart-level"
+add_extra usr/libexec/rempart/rempart-broker 755 "$REPO/build/src/broker/rempart-broker"
+add_extra usr/lib/systemd/system/rempart-level@.service 644 "$REPO/src/ctl/rempart-level@.service"
+# Test images only: the levels' isolation matrix (tests/levels), run in the
+# booted image by the test agent of image/overlay-test.
+if [ "$VARIANT" = test ]; then
+	add_extra usr/libexec/rempart-test/levels/level-probe 755 "$REPO/build/tests/levels/level-probe"
+	for f in matrix.sh guest-levels.sh; do
+		add_extra "usr/libexec/rempart-test/levels/$f" 644 "$REPO/tests/levels/$f"
+	done
+	add_extra usr/libexec/rempart-test/levels/vmtest.sh 644 "$REPO/tests/vm/initramfs/vmtest.sh"
+fi
+# Symbolic links (pseudo files too): path-in-image target.
+links="usr/lib/systemd/system-generators/rempart-level-generator ../../../libexec/rempart/rempart-level
+usr/bin/rempart-login rempartctl
+"
 for p in "$REPO"/profiles/*; do
 	[ ! -f "$p" ] || add_extra "usr/share/rempart/profiles/${p##*/}" 644 "$p"
 done
 
+# Every library Rempart's programs need must be in the root (a missing one
+# would only show at run time, on the booted machine).
+echo "$extra" | while read -r path _ src; do
+	[ -n "$src" ] || continue
+	case $(head -c 4 "$src" | od -An -c | tr -d ' ') in
+	*177ELF*) ;;
+	*) continue ;;
+	esac
+	for lib in $(objdump -p "$src" | awk '$1 == "NEEDED" { print $2 }'); do
+		found=
+		for d in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu usr/lib lib; do
+			if [ -e "$ROOT/$d/$lib" ]; then found=1; break; fi
+		done
+		[ -n "$found" ] || die "/$path needs $lib, which is not in the root: add its package to $PKGLIST"
+	done
+done
+
 # ---------------------------------------------------------------- squashfs
-sq_inputs=$( { cat "$OUT/rootfs.inputs"; echo "$extra"; echo "$extra" | while read -r _ _ s; do
+sq_inputs=$( { cat "$OUT/rootfs.inputs"; echo "$extra"; echo "$links"; echo "$extra" | while read -r _ _ s; do
 	if [ -n "$s" ]; then sha256sum "$s"; fi; done; sha256sum "$0"; } | sha256sum | cut -d' ' -f1)
 if [ -f "$OUT/root.squashfs" ] && [ "$(cat "$OUT/root.squashfs.inputs" 2>/dev/null)" = "$sq_inputs" ]; then
 	msg "squashfs up to date"
@@ -74,6 +108,15 @@ else
 			[ -e "$ROOT/$acc" ] || echo "$acc d 755 0 0" >> "$pf"
 		done
 		echo "$path f $mode 0 0 cat $src" >> "$pf"
+	done
+	echo "$links" | while read -r path target; do
+		[ -n "$path" ] || continue
+		acc=
+		for c in $(dirname "$path" | tr / ' '); do
+			acc=${acc:+$acc/}$c
+			[ -e "$ROOT/$acc" ] || echo "$acc d 755 0 0" >> "$pf"
+		done
+		echo "$path s 777 0 0 $target" >> "$pf"
 	done
 	sort -u -o "$pf" "$pf"
 	# /boot stays empty: the kernel lives in the UKIs. (-e must come last: every

@@ -84,6 +84,13 @@ mmdebstrap --mode=root --variant=apt --format=directory \
 msg "configuring the root"
 # Configuration overlay (owned by root, modes as in the repository).
 cp -a --no-preserve=ownership "$IMG_SRC/overlay/." "$TMP/"
+# The user of the levels (see /etc/rempart/levels): no password until the
+# machine is provisioned; the login shell is the level menu
+# (/usr/bin/rempart-login, added with Rempart's binaries): a session is
+# always inside a level, never in the core.
+chroot "$TMP" useradd --no-create-home --home-dir / --shell /usr/bin/rempart-login \
+	--comment 'Rempart level user' rempart-user
+chroot "$TMP" passwd -q -l rempart-user
 if [ "$VARIANT" = test ]; then
 	msg "TEST=1: applying image/overlay-test (test images only)"
 	"$IMG_SRC/overlay-test/apply.sh" "$TMP"

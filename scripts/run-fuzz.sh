@@ -19,7 +19,7 @@ for target in $B/tests/fuzz/fuzz-*; do
         cp -r "$corpus"/. "$work"/ 2>/dev/null || true
         n=$((n + 1))
         if "$target" -max_total_time="$SECONDS_PER_TARGET" -max_len=8192 -timeout=10 -print_final_stats=1 "$work" >"$work.log" 2>&1; then
-                echo "ok $n - fuzz/$name ($(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$work.log" | tail -1 | awk '{print $2}') runs, $(ls "$work" | wc -l) corpus entries)"
+                echo "ok $n - fuzz/$name ($(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$work.log" | tail -1 | awk '{print $2}') runs, coverage $(grep -a -o 'cov: [0-9]*' "$work.log" | tail -1 | awk '{print $2}') edges, $(ls "$work" | wc -l) corpus entries)"
         else
                 echo "not ok $n - fuzz/$name"
                 tail -n 40 "$work.log"

@@ -8,7 +8,7 @@
 # Every tier prints TAP ("ok N - name" / "not ok N - name"); this script
 # counts them and ends with "N passed, N failed, N skipped".
 # Environment: REMPART_CACHE (downloads, default ~/.cache/rempart),
-# FUZZ_SECONDS (default 45 per target), SKIP_VM=1, SKIP_E2E=1, SKIP_SANITIZE=1, SKIP_LINT=1.
+# FUZZ_SECONDS (default 30 per target), SKIP_VM=1, SKIP_E2E=1, SKIP_SANITIZE=1, SKIP_LINT=1.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -80,7 +80,7 @@ fi
 if [ "${SKIP_LINT:-0}" != 1 ]; then
         run_tier lint ./scripts/run-lint.sh build
 fi
-run_tier fuzz ./scripts/run-fuzz.sh "${FUZZ_SECONDS:-45}"
+run_tier fuzz ./scripts/run-fuzz.sh "${FUZZ_SECONDS:-30}"
 
 echo
 if [ ${#FAILED_NAMES[@]} -gt 0 ]; then

@@ -51,3 +51,83 @@ WantedBy=sysinit.target
 EOU
 chroot "$root" systemctl enable rempart-test-sysctl-snapshot.service >/dev/null 2>&1 ||
 	{ echo "apply.sh: cannot enable rempart-test-sysctl-snapshot.service" >&2; exit 1; }
+
+# Levels (TEST IMAGE ONLY): the test user may enter both levels (the e2e
+# tests use `rempartctl run`), and may read the journal (restarts are
+# checked there). A second user, rempart-lvl, has the production login shell
+# (the level menu) to test the login path on the serial console.
+chroot "$root" usermod -a -G systemd-journal rempart-test
+chroot "$root" useradd --no-create-home --home-dir / --shell /usr/bin/rempart-login \
+	--comment 'Rempart e2e level login user (TEST IMAGE ONLY)' rempart-lvl
+hash=$(openssl passwd -6 -salt rempartLVL rempart-lvl)
+chroot "$root" usermod -p "$hash" rempart-lvl
+for f in "$root"/etc/rempart/levels/*.conf; do
+	sed -i 's/^users = .*/& rempart-test rempart-lvl/' "$f"
+done
+# A service in "low" run as the test user, for the restart tests.
+cat >> "$root/etc/rempart/levels/low.conf" <<'EOL'
+
+# TEST IMAGE ONLY: a service the e2e tests kill to see systemd restart it.
+[service ticker]
+exec = /usr/bin/sleep infinity
+user = rempart-test
+EOL
+# Root-side test agent: kills a level's init on request of the test user
+# (a level's init is root's: the test user cannot signal it). It accepts
+# only "kill-level-init NAME" and "run-level-matrix" (the isolation matrix of
+# tests/levels, which needs root to play several users) on a FIFO writable
+# by group rempart-test.
+cat > "$root/usr/libexec/rempart-test/test-agent" <<'EOS'
+#!/bin/sh
+# TEST IMAGE ONLY: see image/overlay-test/apply.sh.
+set -u
+fifo=/run/rempart-test/agent
+mkdir -p /run/rempart-test
+rm -f "$fifo"
+mkfifo -m 0620 "$fifo"
+chgrp rempart-test "$fifo"
+while :; do
+	while read -r cmd name; do
+		case "$cmd:$name" in
+		kill-level-init:[a-z]*)
+			case $name in *[!a-z0-9_-]*) echo "test-agent: bad name" >&2; continue ;; esac
+			runner=$(sed -n 's/^runner=//p' "/run/rempart/levels/$name/state" 2>/dev/null)
+			init=$(ps -o pid= --ppid "${runner:-0}" 2>/dev/null | head -n1 | tr -d ' ')
+			if [ -n "$init" ]; then
+				echo "test-agent: kill -9 $init (init of level $name, runner $runner)"
+				kill -9 "$init"
+			else
+				echo "test-agent: level $name has no init" >&2
+			fi
+			;;
+		run-level-matrix:)
+			# The levels' isolation matrix (tests/levels/matrix.sh), as in
+			# the VM tier, on this image's kernel and programs; results
+			# (@@VMTEST lines) in /run/rempart-test/matrix.out.
+			d=/usr/libexec/rempart-test/levels
+			rm -f /run/rempart-test/matrix.out
+			( VMTEST_LIB=$d/vmtest.sh MX_DIR=$d MX_CTL=/usr/bin/rempartctl \
+				MX_LEVEL_BIN=/usr/libexec/rempart/rempart-level \
+				MX_BROKER=/usr/libexec/rempart/rempart-broker \
+				sh "$d/guest-levels.sh" > /run/rempart-test/matrix.tmp 2>&1
+			  chmod 644 /run/rempart-test/matrix.tmp
+			  mv /run/rempart-test/matrix.tmp /run/rempart-test/matrix.out ) &
+			;;
+		*) echo "test-agent: refused: $cmd" >&2 ;;
+		esac
+	done < "$fifo"
+done
+EOS
+chmod 755 "$root/usr/libexec/rempart-test/test-agent"
+cat > "$root/etc/systemd/system/rempart-test-agent.service" <<'EOU'
+[Unit]
+Description=Rempart TEST IMAGE: test agent (kills a level's init on request)
+
+[Service]
+ExecStart=/usr/libexec/rempart-test/test-agent
+
+[Install]
+WantedBy=multi-user.target
+EOU
+chroot "$root" systemctl enable rempart-test-agent.service >/dev/null 2>&1 ||
+	{ echo "apply.sh: cannot enable rempart-test-agent.service" >&2; exit 1; }

@@ -312,6 +312,24 @@ static _Noreturn void child_main(struct child_ctx *c) {
 
 /* ---- parent side ---- */
 
+/* The jail's init is the jail: if the OOM killer picked it (a memory hog in
+ * the jail's cgroup, once the hog is gone the next task is anyone), every
+ * process of the jail would die with it.  Exempt it, and only it: this runs
+ * once the command has been executed, so the command (and everything it
+ * starts) keeps the default score.  Best effort: a failure is logged. */
+static void protect_init_from_oom(pid_t init) {
+        char path[64];
+        _cleanup_close_ int fd = -1;
+        (void) snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int) init);
+        int r;
+
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        r = fd < 0 ? negative_errno() : write_all(fd, "-1000", 5);
+        /* EACCES: we lack CAP_SYS_RESOURCE (a container host): nothing to say. */
+        if (r < 0 && r != -EACCES)
+                log_warning_errno(r, "cannot exempt the jail's init from the OOM killer");
+}
+
 static int write_seccomp_export(const char *path, const struct seccomp_program *prog) {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 
@@ -579,6 +597,7 @@ int jail_run(struct jail_profile *p, char *const argv[], const struct jail_run_o
         }
         (void) close(status_pipe[0]);
         status_pipe[0] = -1;
+        protect_init_from_oom(sr.pid);
 
         r = supervise(sr.pidfd, &fwd);
         ret = r < 0 ? JAIL_EXIT_SETUP : r;

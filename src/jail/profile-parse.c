@@ -793,38 +793,16 @@ static int k_cg_pids(struct jail_profile *p, const char *v, const struct jail_or
         p->pids_max_set = true;
         return 0;
 }
-/* "QUOTA PERIOD" in microseconds, "NN%" of one CPU, or "max". */
+/* "QUOTA PERIOD" in microseconds, "NN%" of one CPU, or "max" (parse_cpu_max). */
 static int k_cg_cpu(struct jail_profile *p, const char *v, const struct jail_origin *o, struct jail_error *err) {
-        unsigned long long quota, period;
-        int consumed = 0;
-        size_t n = strlen(v);
+        int r = parse_cpu_max(v, &p->cpu_quota_us, &p->cpu_period_us);
 
-        if (strcmp(v, "max") == 0) {
-                p->cpu_quota_us = UINT64_MAX;
-                p->cpu_period_us = 100000;
-                return 0;
-        }
-        if (n > 1 && v[n - 1] == '%') {
-                char buf[16];
-                uint64_t pct;
-                if (n - 1 >= sizeof buf)
-                        return profile_error(err, o, "invalid percentage '%s'", v);
-                memcpy(buf, v, n - 1);
-                buf[n - 1] = '\0';
-                if (parse_u64(buf, 100000, &pct) < 0 || pct == 0)
-                        return profile_error(err, o, "invalid percentage '%s' (1%%-100000%%)", v);
-                p->cpu_period_us = 100000;
-                p->cpu_quota_us = pct * 1000;
-                return 0;
-        }
-        if (!isdigit((unsigned char) v[0]) || sscanf(v, "%llu %llu%n", &quota, &period, &consumed) != 2 ||
-            v[consumed] != '\0')
-                return profile_error(err, o, "expected 'QUOTA PERIOD' in microseconds, 'NN%%' or 'max', got '%s'", v);
-        /* The kernel accepts periods of 1 ms to 1 s and quotas of at least 1 ms. */
-        if (period < 1000 || period > 1000000 || quota < 1000 || quota > (1ULL << 40))
+        if (r == -EDOM)
+                return profile_error(err, o, "invalid percentage '%s' (1%%-100000%%)", v);
+        if (r == -ERANGE)
                 return profile_error(err, o, "cpu.max out of range (period 1000-1000000 us, quota >= 1000 us)");
-        p->cpu_quota_us = quota;
-        p->cpu_period_us = period;
+        if (r < 0)
+                return profile_error(err, o, "expected 'QUOTA PERIOD' in microseconds, 'NN%%' or 'max', got '%s'", v);
         return 0;
 }
 static int set_weight(uint64_t *dst, const char *v, const struct jail_origin *o, struct jail_error *err) {

@@ -63,6 +63,11 @@ struct rp_landlock_net_port_attr {
 #define MFD_EXEC 0x0010U
 #endif
 
+/* ---- pidfd of a UNIX socket's peer (Linux 6.5) ---- */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
 static inline int rp_landlock_create_ruleset(const void *attr, size_t size, uint32_t flags) {
         return (int) syscall(__NR_landlock_create_ruleset, attr, size, flags);
 }

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,4 +141,42 @@ bool path_is_normalized_absolute(const char *s) {
                 p = c + n;
         }
         return true;
+}
+
+int parse_cpu_max(const char *s, uint64_t *quota_us, uint64_t *period_us) {
+        unsigned long long quota, period;
+        int consumed = 0;
+        size_t n;
+
+        if (!s)
+                return -EINVAL;
+        n = strlen(s);
+        if (strcmp(s, "max") == 0) {
+                *quota_us = UINT64_MAX;
+                *period_us = 100000;
+                return 0;
+        }
+        if (n > 1 && s[n - 1] == '%') {
+                char buf[16];
+                uint64_t pct;
+
+                if (n - 1 >= sizeof buf)
+                        return -EDOM;
+                memcpy(buf, s, n - 1);
+                buf[n - 1] = '\0';
+                if (parse_u64(buf, 100000, &pct) < 0 || pct == 0)
+                        return -EDOM;
+                *period_us = 100000;
+                *quota_us = pct * 1000;
+                return 0;
+        }
+        if (!isdigit((unsigned char) s[0]) || sscanf(s, "%llu %llu%n", &quota, &period, &consumed) != 2 ||
+            s[consumed] != '\0')
+                return -EINVAL;
+        /* The kernel accepts periods of 1 ms to 1 s and quotas of at least 1 ms. */
+        if (period < 1000 || period > 1000000 || quota < 1000 || quota > (1ULL << 40))
+                return -ERANGE;
+        *quota_us = quota;
+        *period_us = period;
+        return 0;
 }

@@ -20,3 +20,10 @@ int split_words(const char *s, int (*cb)(const char *word, void *userdata), void
 /* True when s is an absolute, normalised path: starts with '/', no "//",
  * no "." or ".." components, no trailing '/', only printable ASCII. */
 bool path_is_normalized_absolute(const char *s);
+/* cgroup v2 cpu.max as written in profiles and level files: "QUOTA PERIOD"
+ * in microseconds (period 1000-1000000, quota 1000-2^40), "NN%" of one CPU
+ * (1-100000, period 100 ms) or "max" (quota UINT64_MAX, period 100 ms).
+ * Returns 0, -EINVAL (not one of the forms), -EDOM (bad percentage) or
+ * -ERANGE (QUOTA PERIOD out of range); *quota_us and *period_us are only
+ * written on success. */
+int parse_cpu_max(const char *s, uint64_t *quota_us, uint64_t *period_us);

@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import inside  # noqa: E402
+import levels  # noqa: E402
 import root_integrity  # noqa: E402
 import sb_refusal  # noqa: E402
 from e2e_lib import REPO, Image, Shell, Vm, boot_kernel, log, report, results, sha256_range  # noqa: E402
@@ -101,6 +102,11 @@ def boot_main(img, tmp, disk, enrolled, token):
         report("state-on-state-partition", "PASS" if on_state and rc == 0 else "FAIL",
                f"{STATE_FILE} on {m['point']} ({m['fstype']} {m['source']}); state PARTUUID -> {dev}; write rc={rc}"
                if m else "no mount for /var/tmp")
+        # ---- levels
+        if levels.run_main(vm, sh, token):
+            sh.run("sync")
+            levels.run_matrix(sh)
+            levels.run_login_menu(vm, sh)
         return rc == 0
     finally:
         vm.stop()
@@ -119,6 +125,7 @@ def boot_persist(img, tmp, disk, enrolled, token):
         got = out[-1].strip() if out else ""
         report("state-persists-reboot", "PASS" if got == token else "FAIL",
                f"after reboot {STATE_FILE} = {got!r} (written {token!r})")
+        levels.run_persist(sh, token)
     finally:
         vm.stop()
         timings(vm)

@@ -92,10 +92,33 @@ static void test_json_escape(void **state) {
         free(buf);
 }
 
+static void test_cpu_max(void **state) {
+        uint64_t q = 7, per = 7;
+        (void) state;
+        assert_int_equal(parse_cpu_max("50%", &q, &per), 0);
+        assert_int_equal(q, 50000);
+        assert_int_equal(per, 100000);
+        assert_int_equal(parse_cpu_max("20000 50000", &q, &per), 0);
+        assert_int_equal(q, 20000);
+        assert_int_equal(per, 50000);
+        assert_int_equal(parse_cpu_max("max", &q, &per), 0);
+        assert_int_equal(q, UINT64_MAX);
+        q = per = 7;
+        assert_int_equal(parse_cpu_max("0%", &q, &per), -EDOM);
+        assert_int_equal(parse_cpu_max("100001%", &q, &per), -EDOM);
+        assert_int_equal(parse_cpu_max("10 20", &q, &per), -ERANGE);
+        assert_int_equal(parse_cpu_max("20000/50000", &q, &per), -EINVAL);
+        assert_int_equal(parse_cpu_max("20000 50000 1", &q, &per), -EINVAL);
+        assert_int_equal(parse_cpu_max("", &q, &per), -EINVAL);
+        assert_int_equal(q, 7);
+        assert_int_equal(per, 7);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bool), cmocka_unit_test(test_u64),   cmocka_unit_test(test_size),
                 cmocka_unit_test(test_paths), cmocka_unit_test(test_split), cmocka_unit_test(test_json_escape),
+                cmocka_unit_test(test_cpu_max),
         };
         return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }

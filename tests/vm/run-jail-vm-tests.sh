@@ -20,6 +20,12 @@ done
 [ -x "$BUILD/tests/escape/rempart-probe" ] && cp "$BUILD/tests/escape/rempart-probe" "$p/"
 cp "$root/tests/escape/vm-escape.sh" "$root/tests/escape/escape-lib.sh" "$root/profiles/default.profile" "$p/"
 cp "$here/jail/guest-cgroup.sh" "$p/"
+# The levels' isolation matrix (tests/levels/guest-levels.sh), when built.
+if [ -x "$BUILD/tests/levels/level-probe" ]; then
+        mkdir -p "$p/levels"
+        cp "$BUILD/tests/levels/level-probe" "$BUILD/src/ctl/rempartctl" "$BUILD/src/ctl/rempart-level" \
+                "$BUILD/src/broker/rempart-broker" "$root/tests/levels/matrix.sh" "$root/tests/levels/guest-levels.sh" "$p/levels/"
+fi
 
 out=$work/vm.out
 vm_run_test --payload "$p" --script "$here/jail/guest.sh" -- --timeout "${VM_TIMEOUT:-600}" --mem 2048 >"$out"

@@ -26,3 +26,8 @@ done
 if [ -f /payload/vm-escape.sh ]; then
         . /payload/vm-escape.sh
 fi
+
+# The levels' isolation matrix: a subshell of its own (variables, traps).
+if [ -f /payload/levels/guest-levels.sh ]; then
+        (. /payload/levels/guest-levels.sh)
+fi
