@@ -65,7 +65,7 @@ static void help(void) {
                "                          to rempart-level)\n"
                "      --cgroup-parent P   cgroup of the level, relative to the v2 mount\n"
                "                          (default: under the service's own cgroup when run by\n"
-               "                          systemd, else rempart/level-NAME)\n"
+               "                          systemd without --dev, else rempart/level-NAME)\n"
                "      --dev               development mode on a plain host: best-effort jail\n"
                "      --report FILE       write the jail's JSON report\n"
                "  -h, --help              this help\n"
@@ -200,7 +200,9 @@ static int cmd_run(const struct options *o, struct work *w, const char *name) {
         if (o->cgroup_parent)
                 r = snprintf(parent, sizeof parent, "%s", o->cgroup_parent) >= (int) sizeof parent ? -ENAMETOOLONG : 0;
         else {
-                r = systemd_cgroup_parent(parent, sizeof parent);
+                /* Development mode: rempart/level-NAME, whoever started us
+                 * (a test harness run by systemd has no delegated cgroup). */
+                r = o->dev ? -ENOENT : systemd_cgroup_parent(parent, sizeof parent);
                 if (r == -ENOENT)
                         r = snprintf(parent, sizeof parent, "rempart/level-%s", name) >= (int) sizeof parent
                                 ? -ENAMETOOLONG : 0;

@@ -139,9 +139,12 @@ static int cmd_list(const struct ctl *c, struct level_set *set, const char *only
                                 printf("error:    %s\n", e->error.msg);
                                 continue;
                         }
-                        printf("label:    %s\ncolour:   %s\nfile:     %s\ndata:     %s\nnetwork:  %s\n", l->label,
+                        printf("label:    %s\ncolour:   %s\nfile:     %s\ndata:     %s\nnetwork:  %s%s\n", l->label,
                                level_colour_name(l->colour), l->path, l->data,
-                               l->network == LEVEL_NET_LOOPBACK ? "loopback" : "none");
+                               l->network == LEVEL_NET_LOOPBACK ? "loopback"
+                               : l->network == LEVEL_NET_NETNS  ? "netns "
+                                                                : "none",
+                               l->network == LEVEL_NET_NETNS ? l->netns : "");
                         printf("users:   ");
                         for (unsigned k = 0; k < l->n_users; k++)
                                 printf(" %s", l->users[k].name);

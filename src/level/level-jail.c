@@ -142,6 +142,8 @@ int level_build_profile(const struct level_config *l, const struct level_jail_pa
                 r = set(&s, "namespaces", "hostname", l->name);
         if (r >= 0)
                 r = set(&s, "namespaces", "loopback", l->network == LEVEL_NET_LOOPBACK ? "yes" : "no");
+        if (r >= 0 && l->network == LEVEL_NET_NETNS)
+                r = set(&s, "namespaces", "net", l->netns);
         if (r < 0)
                 return r;
 

@@ -5,6 +5,7 @@
  * the jail profile parser (profile-parse.c).  Section headers are also
  * noticed in the line reader, so that an empty or repeated [service NAME]
  * section and an unknown empty section are errors too. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -196,8 +197,22 @@ static int k_net_mode(struct parse_ctx *c, const char *v, const struct jail_orig
                 c->l->network = LEVEL_NET_LOOPBACK;
         else if (strcmp(v, "none") == 0)
                 c->l->network = LEVEL_NET_NONE;
-        else
-                return profile_error(c->err, o, "network mode '%s' is not supported (supported: loopback, none)", v);
+        else if (strncmp(v, "netns:", 6) == 0) {
+                /* A namespace of /run/netns (ip netns add), same rules as the
+                 * jail's namespaces.net. */
+                const char *name = v + 6;
+                size_t n = strlen(name);
+
+                if (n == 0 || n >= sizeof c->l->netns || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                        return profile_error(c->err, o, "invalid network namespace name in '%s'", v);
+                for (const char *p = name; *p; p++)
+                        if (!isalnum((unsigned char) *p) && !strchr("-_.", *p))
+                                return profile_error(c->err, o, "invalid network namespace name in '%s'", v);
+                c->l->network = LEVEL_NET_NETNS;
+                memcpy(c->l->netns, name, n + 1);
+        } else
+                return profile_error(c->err, o,
+                                     "network mode '%s' is not supported (supported: loopback, none, netns:NAME)", v);
         return 0;
 }
 

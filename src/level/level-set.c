@@ -109,8 +109,8 @@ static const char *relation(const char *a, const char *b) {
 }
 
 /* Two levels must not share data: the same directory, or one inside the
- * other, would let one level read and write the other's files.  Both are
- * refused, each naming the other. */
+ * other, would let one level read and write the other's files; nor a
+ * network namespace.  Both are refused, each naming the other. */
 static void check_data_overlaps(struct level_set *set) {
         bool was_ok[LEVEL_MAX_LEVELS];
 
@@ -126,6 +126,15 @@ static void check_data_overlaps(struct level_set *set) {
 
                         if (j == i || !was_ok[j])
                                 continue;
+                        if (a->config.network == LEVEL_NET_NETNS && b->config.network == LEVEL_NET_NETNS &&
+                            strcmp(a->config.netns, b->config.netns) == 0) {
+                                a->ok = false;
+                                (void) profile_error(&a->error, &a->config.origins[LK_NET_MODE],
+                                                     "network namespace %s is also the network of level '%s' (%.100s): "
+                                                     "both levels are refused",
+                                                     a->config.netns, b->config.name, b->config.path);
+                                break;
+                        }
                         if (!level_path_contains(a->config.data, b->config.data) &&
                             !level_path_contains(b->config.data, a->config.data))
                                 continue;

@@ -38,6 +38,8 @@ enum level_colour {
 enum level_network {
         LEVEL_NET_LOOPBACK, /* own network namespace with lo up (default) */
         LEVEL_NET_NONE,     /* own network namespace, not even lo */
+        LEVEL_NET_NETNS,    /* join /run/netns/NAME, set up by the administrator
+                             * (veth, routes, nftables); never shared by two levels */
 };
 
 struct level_user {
@@ -81,6 +83,7 @@ struct level_config {
         uint64_t tmp_size;            /* [filesystem] tmp_size, bytes, 0 = default */
 
         enum level_network network;   /* [network] mode */
+        char netns[JAIL_NAME_MAX];    /* LEVEL_NET_NETNS: the namespace's name */
 
         char devices[LEVEL_MAX_DEVICES][JAIL_PATH_MAX]; /* [devices] allow */
         struct jail_origin device_origins[LEVEL_MAX_DEVICES];

@@ -135,6 +135,42 @@ EOF
         RC=0
         "$CTL" --help >/dev/null || RC=$?
         rh_expect level-config/help '[[ $RC = 0 ]]' "--help status $RC"
+        # Network: an administrator's namespace (netns:NAME) is joined; two
+        # levels on one namespace are both refused; other modes are refused.
+        ns=rmp-lvcfg-$$
+        if ip netns add "$ns" 2>/dev/null; then
+                RH_NETNS+=("$ns")
+                # An address on a veth pair inside it ('hostname -I' lists
+                # addresses through netlink and leaves lo out).
+                ip -n "$ns" link add v0 type veth peer name v1 &&
+                        ip -n "$ns" addr add 10.77.0.1/24 dev v0 &&
+                        ip -n "$ns" link set v0 up && ip -n "$ns" link set v1 up
+                printf '[level]\nusers = 61001\n[filesystem]\ndata = %s/data/net1\n[network]\nmode = netns:%s\n' \
+                        "$LD" "$ns" >"$LD/conf/neta.conf"
+                lv_ctl 0 start neta
+                lv_ctl 61001 run neta -- /bin/hostname -I
+                rh_expect level-config/netns-joined '[[ $RC = 0 && $OUT == *10.77.0.1* ]]' \
+                        "level neta does not see the address of namespace $ns: rc=$RC out=$OUT"
+                lv_ctl 61001 run good -- /bin/hostname -I
+                rh_expect level-config/netns-not-elsewhere '[[ $RC = 0 && $OUT != *10.77.0.1* ]]' \
+                        "level good sees $ns's address: rc=$RC $OUT"
+                lv_ctl 0 stop neta
+                printf '[level]\nusers = 61001\n[filesystem]\ndata = %s/data/net2\n[network]\nmode = netns:%s\n' \
+                        "$LD" "$ns" >"$LD/conf/netb.conf"
+                printf '[level]\nusers = 61001\n[filesystem]\ndata = %s/data/net3\n[network]\nmode = veth\n' \
+                        "$LD" >"$LD/conf/netc.conf"
+                RC=0
+                OUT=$("$LV" -c "$LD/conf" check neta netb netc 2>&1) || RC=$?
+                rh_expect level-config/netns-shared-refused \
+                        '[[ $OUT == *"neta: refused: "*"[network] mode: network namespace $ns is also the network of level '"'"'netb'"'"'"* && $OUT == *"netb: refused: "* ]]' \
+                        "two levels on one network namespace not both refused"
+                rh_expect level-config/network-mode-unknown \
+                        '[[ $OUT == *"netc: refused: $LD/conf/netc.conf:6: [network] mode: network mode '"'"'veth'"'"' is not supported"* ]]' \
+                        "unknown network mode not refused with file:line:key"
+                rm -f "$LD/conf/neta.conf" "$LD/conf/netb.conf" "$LD/conf/netc.conf"
+        else
+                rh_skip level-config/netns "ip netns add failed"
+        fi
         lv_cleanup
 fi
 
