@@ -13,9 +13,14 @@ BUILD=$(cd "${1:-}" 2>/dev/null && pwd) || { echo "Bail out! usage: run-level-ma
 [ "$(id -u)" = 0 ] || { echo "Bail out! the levels' matrix must run as root"; exit 1; }
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
-# Read by matrix.sh:
+# Read by matrix.sh.  The probe's directory becomes a system path of the
+# levels, which may not be under /tmp (each level has a /tmp of its own): a
+# copy outside it, wherever the checkout is.
+MX_PROBE_DIR=$(mktemp -d /var/tmp/rempart-mxprobe.XXXXXX) || { echo "Bail out! mktemp failed"; exit 1; }
+chmod 0755 "$MX_PROBE_DIR"
+cp "$BUILD/tests/levels/level-probe" "$MX_PROBE_DIR/" 2>/dev/null
 # shellcheck disable=SC2034
-MX_PROBE=$BUILD/tests/levels/level-probe
+MX_PROBE=$MX_PROBE_DIR/level-probe
 MX_CTL=$BUILD/src/ctl/rempartctl
 MX_LEVEL_BIN=$BUILD/src/ctl/rempart-level
 MX_BROKER=$BUILD/src/broker/rempart-broker
@@ -50,6 +55,7 @@ MX_WORK=$(mktemp -d /tmp/rempart-levels.XXXXXX) || { echo "Bail out! mktemp fail
 chmod 0755 "$MX_WORK"
 cleanup() {
         mx_teardown
+        rm -rf "$MX_PROBE_DIR"
         # MX_KEEP=1: keep the scratch directory (configurations, batches, results).
         if [ "${MX_KEEP:-0}" = 1 ]; then
                 echo "# kept $MX_WORK"
