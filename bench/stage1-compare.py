@@ -112,12 +112,12 @@ def one_boot(tmp, disk, banners, timeout):
     err = None
     try:
         for n in range(banners):
-            i, _ = ser.expect([BANNER, FAIL], timeout)
+            i, m = ser.expect([BANNER, FAIL], timeout)
             if i is None:
                 err = f"no systemd banner #{n + 1} within {timeout} s"
                 break
             if i == 1:
-                err = "boot failed (see the serial log)"
+                err = f"boot failed: '{m.group(0)}' on the console"
                 break
         ser.drain(1.5)  # the rest of the banner line, for its time stamp
     finally:
@@ -225,6 +225,12 @@ def main():
         if args.json:
             with open(args.json, "w") as f:
                 json.dump([{k: v for k, v in d.items() if k not in ("copy", "vars")} for d in disks], f, indent=1)
+            # A failed boot's serial log outlives the temporary directory.
+            for d in disks:
+                if any("error" in r for r in d["boots"]):
+                    kept = os.path.splitext(args.json)[0] + f".{d['name']}.serial.log"
+                    shutil.copyfile(os.path.join(tmp, d["name"] + ".serial.log"), kept)
+                    print(f"{d['name']}: a boot failed, serial log in {kept}")
         if args.keep:
             print(f"serial logs: {tmp}")
     finally:

@@ -65,17 +65,18 @@ for t in cp cpio chroot unshare mount objcopy objdump sbsign sbverify mcopy mdir
 done
 [ "$(id -u)" = 0 ] || die "needs root (chroot into a copy of the root tree, mount namespace)"
 case $BOOTS in '' | *[!0-9]* | 0) die "BENCH_BOOTS must be a positive number, not '$BOOTS'" ;; esac
-for f in disk.img disk.json rootfs.inputs initrd.cpio.zst efi/linuxx64.efi.stub; do
+for f in disk.img disk.json rootfs.inputs packages.txt initrd.cpio.zst efi/linuxx64.efi.stub; do
 	[ -f "$SRC/$f" ] || die "no $SRC/$f: build the test image first (TEST=1 image/build.sh)"
 done
 [ -d "$SRC/rootfs" ] || die "no root tree $SRC/rootfs: build the test image first (TEST=1 image/build.sh)"
 for f in db.key db.crt; do
 	[ -r "$KEYS/$f" ] || die "missing Secure Boot key $KEYS/$f (make keys)"
 done
+# shellcheck disable=SC2086 # word count of the list
+[ "$(set -- $VARIANTS; echo $#)" -gt 0 ] || die "STAGE1_DRACUT_VARIANTS is empty"
 for v in $VARIANTS; do
 	case $v in uki-virt | lean | generic) ;; *) die "unknown dracut variant '$v' (uki-virt, lean, generic)" ;; esac
 done
-[ -n "$VARIANTS" ] || die "STAGE1_DRACUT_VARIANTS is empty"
 
 # ---------------------------------------------------------------- the test image
 json() { "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$SRC/disk.json" "$1"; }
@@ -135,7 +136,8 @@ dracut_conf() { # variant
 }
 # Everything that makes a cached image stale (FORCE=1 after changing how they are built).
 stamp_of() { # variant
-	{ cat "$SRC/rootfs.inputs"; echo "$KVER $DRACUT_PKGS"; dracut_conf "$1"; } | sha256sum | cut -d' ' -f1
+	{ cat "$SRC/rootfs.inputs" "$SRC/packages.txt"; echo "$KVER $DRACUT_PKGS"; dracut_conf "$1"; } |
+		sha256sum | cut -d' ' -f1
 }
 todo=
 for v in $VARIANTS; do

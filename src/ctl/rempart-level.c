@@ -423,6 +423,21 @@ static int cmd_generate(const struct options *o, struct work *w, const char *dir
                         log_error_errno(negative_errno(), "cannot create %s", link);
                         bad = 1;
                 }
+                /* Its own virtual terminal: a getty there (the login shell of
+                 * level users, rempart-login, enters the level of its VT). */
+                if (e->ok && e->config.vt) {
+                        char gwants[JAIL_PATH_MAX * 2], glink[JAIL_PATH_MAX * 3];
+
+                        n = snprintf(gwants, sizeof gwants, "%s/getty.target.wants", dir);
+                        if (n > 0 && (size_t) n < sizeof gwants && (mkdir(gwants, 0755) == 0 || errno == EEXIST)) {
+                                n = snprintf(glink, sizeof glink, "%s/getty@tty%u.service", gwants, e->config.vt);
+                                if (n > 0 && (size_t) n < sizeof glink &&
+                                    symlink(UNIT_DIR "/getty@.service", glink) < 0 && errno != EEXIST) {
+                                        log_error_errno(negative_errno(), "cannot create %s", glink);
+                                        bad = 1;
+                                }
+                        }
+                }
                 for (unsigned k = 0; e->ok && k < e->config.n_services; k++) {
                         r = write_service_unit(dir, &e->config, &e->config.services[k], self);
                         if (r < 0) {

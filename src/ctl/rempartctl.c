@@ -139,6 +139,8 @@ static int cmd_list(const struct ctl *c, struct level_set *set, const char *only
                                 printf("error:    %s\n", e->error.msg);
                                 continue;
                         }
+                        if (l->vt)
+                                printf("vt:       tty%u\n", l->vt);
                         printf("label:    %s\ncolour:   %s\nfile:     %s\ndata:     %s\nnetwork:  %s%s\n", l->label,
                                level_colour_name(l->colour), l->path, l->data,
                                l->network == LEVEL_NET_LOOPBACK ? "loopback"
@@ -332,6 +334,19 @@ static int cmd_login(const struct ctl *c, struct level_set *set, const char *nam
                 return cmd_run(c, set, name, NULL, true);
         if (load(c, set) < 0)
                 return 1;
+        /* On a level's own virtual terminal (its "vt" key): that level only. */
+        char tty[64];
+        unsigned vt;
+        if (ttyname_r(STDIN_FILENO, tty, sizeof tty) == 0 && sscanf(tty, "/dev/tty%u", &vt) == 1)
+                for (unsigned i = 0; i < set->n_levels; i++)
+                        if (set->levels[i].ok && set->levels[i].config.vt == vt) {
+                                char level[LEVEL_NAME_MAX];
+                                memcpy(level, set->levels[i].config.name, sizeof level);
+                                printf("Virtual terminal %u is level \033[1;%dm%s\033[0m (%s).\n", vt,
+                                       level_colour_sgr(set->levels[i].config.colour), level,
+                                       set->levels[i].config.label);
+                                return cmd_run(c, set, level, NULL, true);
+                        }
         for (unsigned i = 0; i < set->n_levels; i++)
                 if (set->levels[i].ok && level_user_allowed(&set->levels[i].config, getuid()))
                         mine[n++] = set->levels[i].config.name;

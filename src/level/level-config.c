@@ -131,6 +131,7 @@ static const struct {
         [LK_PIDS_MAX] = { "limits", "pids_max" },
         [LK_CPU_MAX] = { "limits", "cpu_max" },
         [LK_CPU_WEIGHT] = { "limits", "cpu_weight" },
+        [LK_VT] = { "level", "vt" },
 };
 _Static_assert(LK_COUNT <= ELEMENTSOF(((struct level_config *) NULL)->origins), "level_config.origins too small");
 

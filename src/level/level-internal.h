@@ -24,6 +24,7 @@ enum level_key {
         LK_PIDS_MAX,
         LK_CPU_MAX,
         LK_CPU_WEIGHT,
+        LK_VT,
         LK_COUNT
 };
 

@@ -303,6 +303,17 @@ static int k_cpu_weight(struct parse_ctx *c, const char *v, const struct jail_or
         return 0;
 }
 
+/* A virtual terminal of its own (tty2..tty63): on a machine with a display,
+ * the level's login is on that VT.  tty1 stays the core's. */
+static int k_vt(struct parse_ctx *c, const char *v, const struct jail_origin *o) {
+        uint64_t n;
+
+        if (parse_u64(v, 63, &n) < 0 || n < 2)
+                return profile_error(c->err, o, "expected a virtual terminal number from 2 to 63, got '%s'", v);
+        c->l->vt = (unsigned) n;
+        return 0;
+}
+
 static const struct {
         enum key_kind kind;
         key_setter set;
@@ -320,6 +331,7 @@ static const struct {
         [LK_PIDS_MAX] = { KEY_SCALAR, k_pids_max },
         [LK_CPU_MAX] = { KEY_SCALAR, k_cpu_max },
         [LK_CPU_WEIGHT] = { KEY_SCALAR, k_cpu_weight },
+        [LK_VT] = { KEY_SCALAR, k_vt },
 };
 
 static const char *const fixed_sections[] = { "level", "filesystem", "network", "devices", "limits" };

@@ -126,6 +126,14 @@ static void check_data_overlaps(struct level_set *set) {
 
                         if (j == i || !was_ok[j])
                                 continue;
+                        if (a->config.vt != 0 && a->config.vt == b->config.vt) {
+                                a->ok = false;
+                                (void) profile_error(&a->error, &a->config.origins[LK_VT],
+                                                     "virtual terminal tty%u is also the one of level '%s' (%.100s): "
+                                                     "both levels are refused",
+                                                     a->config.vt, b->config.name, b->config.path);
+                                break;
+                        }
                         if (a->config.network == LEVEL_NET_NETNS && b->config.network == LEVEL_NET_NETNS &&
                             strcmp(a->config.netns, b->config.netns) == 0) {
                                 a->ok = false;

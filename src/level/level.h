@@ -66,6 +66,7 @@ struct level_config {
         char path[JAIL_PATH_MAX];     /* the file it came from */
         char label[LEVEL_LABEL_MAX];  /* [level] label, default: the name */
         enum level_colour colour;     /* [level] colour, default white */
+        unsigned vt;                  /* [level] vt: its virtual terminal, 0 = none */
 
         struct level_user users[LEVEL_MAX_USERS]; /* [level] users */
         unsigned n_users;

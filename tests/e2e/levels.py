@@ -4,6 +4,7 @@ and persist boots, as the test user logged in on the serial console:
   levels-running         systemd started rempart-level@high and @low
                          (rempart-level-generator enabled them from
                          /etc/rempart/levels)
+  levels-vt-gettys       a login prompt on each level's own virtual terminal
   levels-run-*           rempartctl run LEVEL -- CMD: the test user's uid,
                          no capability, the level's hostname
   levels-service-restart kill -9 of a level service (inside the level):
@@ -62,6 +63,12 @@ def run_main(vm, sh, token):
     if not ok:
         sh.run("systemctl status 'rempart-level@*' --no-pager -n 20 2>&1 | tail -n 40")
         return False
+
+    # Each level's own virtual terminal (vt = 2 / 3): a login prompt there.
+    rc, out = sh.run("systemctl is-active getty@tty2.service getty@tty3.service; rempartctl status high | grep ^vt")
+    good = len(out) >= 3 and out[0].strip() == "active" and out[1].strip() == "active" and "tty2" in out[2]
+    report("levels-vt-gettys", "PASS" if good else "FAIL",
+           "getty@tty2/tty3 (levels high/low, rempart-level-generator): " + " / ".join(x.strip() for x in out))
 
     rc, uid = sh.run("id -u")
     me = uid[-1].strip() if uid else "?"

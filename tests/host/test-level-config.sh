@@ -135,6 +135,29 @@ EOF
         RC=0
         "$CTL" --help >/dev/null || RC=$?
         rh_expect level-config/help '[[ $RC = 0 ]]' "--help status $RC"
+        # Virtual terminals: one per level, never shared, tty2..tty63; the
+        # generator puts a getty on each.
+        printf '[level]\nusers = 61001\nvt = 5\n[filesystem]\ndata = %s/data/vta\n' "$LD" >"$LD/conf/vta.conf"
+        printf '[level]\nusers = 61001\nvt = 5\n[filesystem]\ndata = %s/data/vtb\n' "$LD" >"$LD/conf/vtb.conf"
+        printf '[level]\nusers = 61001\nvt = 1\n[filesystem]\ndata = %s/data/vtc\n' "$LD" >"$LD/conf/vtc.conf"
+        RC=0
+        OUT=$("$LV" -c "$LD/conf" check vta vtb vtc 2>&1) || RC=$?
+        rh_expect level-config/vt-shared-refused \
+                '[[ $OUT == *"vta: refused: $LD/conf/vta.conf:3: [level] vt: virtual terminal tty5 is also the one of level '"'"'vtb'"'"'"* && $OUT == *"vtb: refused: "* ]]' \
+                "two levels on one virtual terminal not both refused"
+        rh_expect level-config/vt-range '[[ $OUT == *"vtc: refused: $LD/conf/vtc.conf:3: [level] vt: expected a virtual terminal number from 2 to 63"* ]]' \
+                "vt = 1 (the core's) not refused"
+        rm -f "$LD/conf/vtb.conf" "$LD/conf/vtc.conf"
+        gen=$WORK/generator
+        mkdir -p "$gen"
+        ln -sf "$LV" "$WORK/rempart-level-generator"
+        RC=0
+        REMPART_LEVEL_DIR=$LD/conf "$WORK/rempart-level-generator" "$gen" "$gen" "$gen" || RC=$?
+        rh_expect level-config/generator \
+                '[[ $RC = 0 && -L $gen/multi-user.target.wants/rempart-level@good.service && -L $gen/getty.target.wants/getty@tty5.service && ! -e $gen/multi-user.target.wants/rempart-level@vtb.service ]]' \
+                "generator: rc=$RC, $(cd "$gen" 2>/dev/null && find . | tr '\n' ' ')"
+        rm -f "$LD/conf/vta.conf"
+
         # Network: an administrator's namespace (netns:NAME) is joined; two
         # levels on one namespace are both refused; other modes are refused.
         ns=rmp-lvcfg-$$
