@@ -4,7 +4,7 @@
 set -eu
 
 BUILD_PKGS="build-essential meson ninja-build pkg-config clang lld llvm libclang-rt-14-dev
- libseccomp-dev libcmocka-dev libinih-dev linux-libc-dev libcryptsetup-dev libblkid-dev libkmod-dev"
+ libseccomp-dev libcmocka-dev libinih-dev linux-libc-dev libcryptsetup-dev libblkid-dev libkmod-dev libssl-dev"
 IMAGE_PKGS="mmdebstrap squashfs-tools cryptsetup-bin sbsigntool efitools ovmf swtpm swtpm-tools
  dosfstools mtools fdisk openssl xxd kmod"
 CHECK_PKGS="clang-tidy cppcheck"

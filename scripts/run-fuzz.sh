@@ -15,7 +15,7 @@ for target in $B/tests/fuzz/fuzz-*; do
         [ -f "$target" ] && [ -x "$target" ] || continue
         name=$(basename "$target")
         corpus=tests/fuzz/corpus/${name#fuzz-}
-        work=$(mktemp -d)
+        work=$(mktemp -d "${TMPDIR:-/tmp}/rempart-fuzz.XXXXXX")
         cp -r "$corpus"/. "$work"/ 2>/dev/null || true
         n=$((n + 1))
         if "$target" -max_total_time="$SECONDS_PER_TARGET" -max_len=8192 -timeout=10 -print_final_stats=1 "$work" >"$work.log" 2>&1; then
