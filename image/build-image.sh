@@ -55,6 +55,12 @@ add_extra usr/bin/rempartctl 755 "$REPO/build/src/ctl/rempartctl"
 add_extra usr/libexec/rempart/rempart-level 755 "$REPO/build/src/ctl/rempart-level"
 add_extra usr/libexec/rempart/rempart-broker 755 "$REPO/build/src/broker/rempart-broker"
 add_extra usr/lib/systemd/system/rempart-level@.service 644 "$REPO/src/ctl/rempart-level@.service"
+# The transfer service (rempart-xferd, enabled below by the link that
+# "systemctl enable" would make) and its client, run inside the levels (/usr
+# is their system path).
+add_extra usr/libexec/rempart/rempart-xferd 755 "$REPO/build/src/xfer/rempart-xferd"
+add_extra usr/bin/rempart-xfer 755 "$REPO/build/src/xfer/rempart-xfer"
+add_extra usr/lib/systemd/system/rempart-xferd.service 644 "$REPO/src/xfer/rempart-xferd.service"
 # Test images only: the levels' isolation matrix (tests/levels), run in the
 # booted image by the test agent of image/overlay-test.
 if [ "$VARIANT" = test ]; then
@@ -63,11 +69,24 @@ if [ "$VARIANT" = test ]; then
 		add_extra "usr/libexec/rempart-test/levels/$f" 644 "$REPO/tests/levels/$f"
 	done
 	add_extra usr/libexec/rempart-test/levels/vmtest.sh 644 "$REPO/tests/vm/initramfs/vmtest.sh"
+	# Hostile transfer streams, sent from inside a level (tests/e2e/xfer.py).
+	add_extra usr/libexec/rempart-test/xfer-rawsend 755 "$REPO/build/tests/levels/xfer-rawsend"
 fi
 # Symbolic links (pseudo files too): path-in-image target.
 links="usr/lib/systemd/system-generators/rempart-level-generator ../../../libexec/rempart/rempart-level
 usr/bin/rempart-login rempartctl
+etc/systemd/system/multi-user.target.wants/rempart-xferd.service /usr/lib/systemd/system/rempart-xferd.service
 "
+# The audit log (src/audit/README.md): the command, the directory (tmpfiles.d),
+# the log verified at boot and the kernel's integrity errors recorded (units
+# enabled by their wants links).
+add_extra usr/bin/rempart-audit 755 "$REPO/build/src/audit/rempart-audit"
+add_extra usr/lib/tmpfiles.d/rempart-audit.conf 644 "$REPO/src/audit/rempart-audit.tmpfiles"
+for u in rempart-audit-boot.service rempart-audit-kernel.service; do
+	add_extra "usr/lib/systemd/system/$u" 644 "$REPO/src/audit/$u"
+	links="${links}usr/lib/systemd/system/multi-user.target.wants/$u ../$u
+"
+done
 for p in "$REPO"/profiles/*; do
 	[ ! -f "$p" ] || add_extra "usr/share/rempart/profiles/${p##*/}" 644 "$p"
 done

@@ -91,6 +91,10 @@ cp -a --no-preserve=ownership "$IMG_SRC/overlay/." "$TMP/"
 chroot "$TMP" useradd --no-create-home --home-dir / --shell /usr/bin/rempart-login \
 	--comment 'Rempart level user' rempart-user
 chroot "$TMP" passwd -q -l rempart-user
+# The audit role: members read the audit log (/var/lib/rempart/audit, made by
+# tmpfiles.d with this group; src/audit/README.md). /etc is read-only at run
+# time, so the group is made here, not by sysusers.d.
+chroot "$TMP" groupadd --system rempart-audit
 if [ "$VARIANT" = test ]; then
 	msg "TEST=1: applying image/overlay-test (test images only)"
 	"$IMG_SRC/overlay-test/apply.sh" "$TMP"

@@ -67,6 +67,7 @@ run_tier escape-host ./tests/escape/run-escape.sh --jail build/src/jail/rempart-
 if [ "${SKIP_VM:-0}" != 1 ]; then
         run_tier vm ./tests/vm/run-jail-vm-tests.sh build
         run_tier vm-init ./tests/vm/init/run-init-vm-tests.sh build
+        run_tier vm-audit ./tests/vm/audit/run-audit-vm-tests.sh build
 fi
 if [ "${SKIP_E2E:-0}" != 1 ]; then
         # The system image under OVMF Secure Boot + swtpm, then the build's

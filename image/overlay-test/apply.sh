@@ -57,6 +57,9 @@ chroot "$root" systemctl enable rempart-test-sysctl-snapshot.service >/dev/null 
 # checked there). A second user, rempart-lvl, has the production login shell
 # (the level menu) to test the login path on the serial console.
 chroot "$root" usermod -a -G systemd-journal rempart-test
+# The audit role too (TEST IMAGE ONLY): the e2e tests read the audit log
+# (rempart-audit show, verify --no-key) as a member of rempart-audit.
+chroot "$root" usermod -a -G rempart-audit rempart-test
 chroot "$root" useradd --no-create-home --home-dir / --shell /usr/bin/rempart-login \
 	--comment 'Rempart e2e level login user (TEST IMAGE ONLY)' rempart-lvl
 hash=$(openssl passwd -6 -salt rempartLVL rempart-lvl)
@@ -74,9 +77,11 @@ user = rempart-test
 EOL
 # Root-side test agent: kills a level's init on request of the test user
 # (a level's init is root's: the test user cannot signal it). It accepts
-# only "kill-level-init NAME" and "run-level-matrix" (the isolation matrix of
-# tests/levels, which needs root to play several users) on a FIFO writable
-# by group rempart-test.
+# only "kill-level-init NAME", "run-level-matrix" (the isolation matrix of
+# tests/levels, which needs root to play several users), "verify-audit"
+# (the audit log verified with its key) and "kill-xfer-parser" (the
+# transfer parser killed mid-transfer) on a FIFO writable by group
+# rempart-test.
 cat > "$root/usr/libexec/rempart-test/test-agent" <<'EOS'
 #!/bin/sh
 # TEST IMAGE ONLY: see image/overlay-test/apply.sh.
@@ -112,6 +117,21 @@ while :; do
 				sh "$d/guest-levels.sh" > /run/rempart-test/matrix.tmp 2>&1
 			  chmod 644 /run/rempart-test/matrix.tmp
 			  mv /run/rempart-test/matrix.tmp /run/rempart-test/matrix.out ) &
+			;;
+		verify-audit:)
+			# The audit log verified with its key (root's), for the
+			# auditor test user: /run/rempart-test/audit-verify.out.
+			{ /usr/bin/rempart-audit verify 2>&1; echo "rc=$?"; } > /run/rempart-test/audit-verify.tmp
+			chmod 644 /run/rempart-test/audit-verify.tmp
+			mv /run/rempart-test/audit-verify.tmp /run/rempart-test/audit-verify.out
+			;;
+		kill-xfer-parser:)
+			# The transfer service's parser (it runs as the sending
+			# user, but a level cannot see it): killed in the middle of
+			# a transfer, for tests/e2e/xfer.py.
+			n=$(pgrep -c -x xfer-parser)
+			pkill -KILL -x xfer-parser
+			echo "test-agent: killed $n xfer-parser process(es)"
 			;;
 		*) echo "test-agent: refused: $cmd" >&2 ;;
 		esac

@@ -42,6 +42,9 @@ enum audit_type {
         AUDIT_JAIL_REFUSED,
         AUDIT_LEVEL_RESTART,
         AUDIT_INTEGRITY_ERROR,
+        /* more decisions of the transfer service */
+        AUDIT_XFER_HELD,            /* received, waiting for a confirmation */
+        AUDIT_XFER_CONFIRM_REFUSED, /* a confirmation asked from where it may not be */
         _AUDIT_TYPE_MAX,
 };
 

@@ -2,7 +2,9 @@
 /* rempart-audit: verify, list and append to the audit log.  verify and
  * show only read (members of the audit role's group may run them; verify
  * needs the key, readable by root only, to check MACs); append and init
- * write, as the owner of the audit directory (root). */
+ * write, as the owner of the audit directory (root).  Two services of the
+ * image run it too: boot-check (the log verified at every boot) and
+ * watch-kernel (kernel integrity errors recorded, audit-watch.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit-internal.h"
+#include "audit-watch.h"
 #include "audit.h"
 #include "log.h"
 #include "macro.h"
@@ -27,6 +30,7 @@ enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2 };
 
 struct opts {
         const char *dir, *key, *since, *until;
+        struct watch_opts watch;
         bool no_key, quiet, all;
         unsigned anchor_every;
         unsigned n_types;
@@ -47,6 +51,12 @@ static void help(void) {
                "                        (root) append one event; creates the log on first use\n"
                "  init [--anchor-every N]\n"
                "                        (root) start a new log in an empty directory\n"
+               "  boot-check            (root, at boot) create the log on first use, verify it; on a\n"
+               "                        problem, record INTEGRITY_ERROR when the log still takes records\n"
+               "  watch-kernel [--once] [--kmsg FILE] [--state PATH | --state-device NAME]\n"
+               "               [--cursor FILE | --no-cursor]\n"
+               "                        (root) record kernel integrity errors (dm-verity, FEC, dm-integrity,\n"
+               "                        dm-crypt, ext4 of the state partition, squashfs) as INTEGRITY_ERROR\n"
                "\n"
                "Options:\n"
                "  -d, --dir DIR         audit directory (default " AUDIT_DEFAULT_DIR ")\n"
@@ -58,11 +68,20 @@ static void help(void) {
                "      --until TIME      show: records at or before TIME\n"
                "  -a, --all             show: ANCHOR records too\n"
                "      --anchor-every N  init: an ANCHOR every N records (default %d)\n"
+               "      --once            watch-kernel: read the messages there are, then exit\n"
+               "      --kmsg FILE       watch-kernel: the kernel log (default " WATCH_DEFAULT_KMSG "), or a dump\n"
+               "      --state PATH      watch-kernel: mount point of the state partition (default "
+               WATCH_DEFAULT_STATE ")\n"
+               "      --state-device NAME  watch-kernel: its device, as the kernel names it (vda6)\n"
+               "      --cursor FILE     watch-kernel: where this boot's last recorded message is kept\n"
+               "                        (default " WATCH_DEFAULT_CURSOR ")\n"
+               "      --no-cursor       watch-kernel: no cursor (every message of the buffer)\n"
                "  -h, --help            this help\n"
                "      --version         version\n"
                "\n"
-               "Exit status: 0 success (verify: intact); 1 verify: tampered or damaged, show:\n"
-               "lines that are not records, append/init: refused; 2 usage or I/O error.\n",
+               "Exit status: 0 success (verify: intact); 1 verify/boot-check: tampered or damaged,\n"
+               "show: lines that are not records, append/init: refused, watch-kernel: a record\n"
+               "could not be written; 2 usage or I/O error.\n",
                AUDIT_ANCHOR_EVERY_DEFAULT);
 }
 
@@ -365,6 +384,93 @@ static int cmd_init(const struct opts *o) {
         return EXIT_OK;
 }
 
+/* ---- boot-check ---- */
+
+struct boot_ctx {
+        struct verify_ctx v;
+        struct audit_problem first;
+        bool have_first;
+};
+
+static int keep_first_problem(const struct audit_problem *p, void *userdata) {
+        struct boot_ctx *c = userdata;
+
+        if (!c->have_first) {
+                c->first = *p;
+                c->have_first = true;
+        }
+        return print_problem(p, &c->v);
+}
+
+/* At every boot (rempart-audit-boot.service): open the log as a writer
+ * (created on first use; refused when its end is not the head file's or
+ * it was removed), verify all of it with the key, and when verification
+ * finds a problem, record it: a writer only needs an intact end, so a
+ * record changed in the middle does not stop the log, and the problem
+ * goes into the log itself (again at every boot while it is there).  When
+ * the log cannot take records, the journal and the failed unit are the
+ * only trace.  Exit status 1 in both cases. */
+static int cmd_boot_check(const struct opts *o) {
+        struct boot_ctx c = { .v = { o->dir, 0 } };
+        struct audit_verify_result res = {};
+        struct audit_log *log = NULL;
+        uint8_t key[AUDIT_KEY_SIZE];
+        char path[4096], line[24], count[24];
+        int r, open_r, ret = EXIT_OK;
+
+        open_r = audit_open(o->dir, AUDIT_OPEN_CREATE, 0, &log);
+        if (open_r < 0)
+                log_error_errno(open_r, "boot check: the audit log in %s takes no records", o->dir);
+        r = snprintf(path, sizeof path, "%s/%s", o->dir, AUDIT_KEY_FILE);
+        if (r < 0 || (size_t) r >= sizeof path)
+                return audit_log_free(log), log_error("key path too long"), EXIT_USAGE;
+        r = audit_key_load(path, key);
+        if (r < 0) {
+                audit_log_free(log);
+                return log_error_errno(r, "boot check: cannot read the key %s", path), EXIT_BAD;
+        }
+        r = audit_verify(o->dir, key, keep_first_problem, &c, &res);
+        explicit_bzero(key, sizeof key);
+        if (r < 0) {
+                audit_log_free(log);
+                return log_error_errno(r, "boot check: cannot verify the audit log in %s", o->dir), EXIT_BAD;
+        }
+        if (res.problems > 0) {
+                printf("%s: TAMPERED OR DAMAGED: %llu problem(s); the first one is the cause\n", o->dir,
+                       (unsigned long long) res.problems);
+                ret = EXIT_BAD;
+        }
+        if (res.problems > 0 && log && c.have_first) {
+                struct audit_field f[] = {
+                        { "source", "audit-verify" },
+                        { "problem", audit_problem_kind_to_string(c.first.kind) },
+                        { "line", line },
+                        { "problems", count },
+                        { "message", c.first.msg },
+                };
+                int64_t seq;
+
+                (void) snprintf(line, sizeof line, "%llu", (unsigned long long) c.first.line);
+                (void) snprintf(count, sizeof count, "%llu", (unsigned long long) res.problems);
+                seq = audit_append(log, AUDIT_INTEGRITY_ERROR, f, ELEMENTSOF(f));
+                if (seq < 0)
+                        log_error_errno((int) seq, "boot check: the problem could not be recorded in the log");
+                else
+                        printf("%s: recorded as INTEGRITY_ERROR (seq %lld)\n", o->dir, (long long) seq);
+        }
+        if (log) {
+                r = audit_close(log);
+                if (r < 0)
+                        log_error_errno(r, "boot check: cannot close the audit log in %s", o->dir);
+        }
+        if (open_r < 0)
+                return EXIT_BAD;
+        if (ret == EXIT_OK && !o->quiet)
+                printf("%s: intact: %llu records up to seq %llu, MACs checked\n", o->dir,
+                       (unsigned long long) res.records, (unsigned long long) res.last_seq);
+        return ret;
+}
+
 /* ---- options ---- */
 
 /* YYYY-MM-DD[THH:MM[:SS]] (a space for the T), normalised in place to the
@@ -383,7 +489,19 @@ static int parse_time_prefix(char *s) {
         return 0;
 }
 
-enum { OPT_NO_KEY = 0x100, OPT_SINCE, OPT_UNTIL, OPT_ANCHOR_EVERY, OPT_VERSION };
+enum {
+        OPT_NO_KEY = 0x100,
+        OPT_SINCE,
+        OPT_UNTIL,
+        OPT_ANCHOR_EVERY,
+        OPT_VERSION,
+        OPT_ONCE,
+        OPT_KMSG,
+        OPT_STATE,
+        OPT_STATE_DEVICE,
+        OPT_CURSOR,
+        OPT_NO_CURSOR,
+};
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
@@ -396,12 +514,20 @@ int main(int argc, char **argv) {
                 { "until", required_argument, NULL, OPT_UNTIL },
                 { "all", no_argument, NULL, 'a' },
                 { "anchor-every", required_argument, NULL, OPT_ANCHOR_EVERY },
+                { "once", no_argument, NULL, OPT_ONCE },
+                { "kmsg", required_argument, NULL, OPT_KMSG },
+                { "state", required_argument, NULL, OPT_STATE },
+                { "state-device", required_argument, NULL, OPT_STATE_DEVICE },
+                { "cursor", required_argument, NULL, OPT_CURSOR },
+                { "no-cursor", no_argument, NULL, OPT_NO_CURSOR },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {},
         };
-        struct opts o = { .dir = AUDIT_DEFAULT_DIR };
-        bool verify_opts = false, show_opts = false, init_opts = false;
+        struct opts o = { .dir = AUDIT_DEFAULT_DIR,
+                          .watch = { .kmsg = WATCH_DEFAULT_KMSG, .state = WATCH_DEFAULT_STATE,
+                                     .cursor = WATCH_DEFAULT_CURSOR } };
+        bool verify_opts = false, show_opts = false, init_opts = false, watch_opts = false;
         const char *cmd;
         int c;
 
@@ -458,6 +584,26 @@ int main(int argc, char **argv) {
                         init_opts = true;
                         break;
                 }
+                case OPT_ONCE:
+                        o.watch.once = true;
+                        watch_opts = true;
+                        break;
+                case OPT_KMSG:
+                case OPT_STATE:
+                case OPT_STATE_DEVICE:
+                case OPT_CURSOR:
+                        if (optarg[0] == '\0')
+                                return log_error("an option was given an empty value"), EXIT_USAGE;
+                        *(c == OPT_KMSG     ? &o.watch.kmsg
+                          : c == OPT_STATE  ? &o.watch.state
+                          : c == OPT_CURSOR ? &o.watch.cursor
+                                            : &o.watch.state_device) = optarg;
+                        watch_opts = true;
+                        break;
+                case OPT_NO_CURSOR:
+                        o.watch.cursor = NULL;
+                        watch_opts = true;
+                        break;
                 case 'h':
                         help();
                         return EXIT_OK;
@@ -469,12 +615,15 @@ int main(int argc, char **argv) {
                 }
         }
         if (optind >= argc)
-                return log_error("missing command (verify, show, append or init; see --help)"), EXIT_USAGE;
+                return log_error("missing command (verify, show, append, init, boot-check or watch-kernel; see "
+                                 "--help)"),
+                       EXIT_USAGE;
         cmd = argv[optind++];
         if (o.key && o.no_key)
                 return log_error("--key and --no-key exclude each other"), EXIT_USAGE;
-        if ((verify_opts && strcmp(cmd, "verify") != 0) || (show_opts && strcmp(cmd, "show") != 0) ||
-            (init_opts && strcmp(cmd, "init") != 0))
+        if ((verify_opts && strcmp(cmd, "verify") != 0 && !(o.quiet && strcmp(cmd, "boot-check") == 0)) ||
+            (show_opts && strcmp(cmd, "show") != 0) || (init_opts && strcmp(cmd, "init") != 0) ||
+            (watch_opts && strcmp(cmd, "watch-kernel") != 0))
                 return log_error("an option given does not apply to '%s' (see --help)", cmd), EXIT_USAGE;
         if (strcmp(cmd, "append") == 0)
                 return cmd_append(&o, argc - optind, argv + optind);
@@ -486,5 +635,15 @@ int main(int argc, char **argv) {
                 return cmd_show(&o);
         if (strcmp(cmd, "init") == 0)
                 return cmd_init(&o);
-        return log_error("unknown command '%s' (verify, show, append or init)", cmd), EXIT_USAGE;
+        if (strcmp(cmd, "boot-check") == 0) {
+                if (o.key || o.no_key)
+                        return log_error("boot-check takes the directory's key only"), EXIT_USAGE;
+                return cmd_boot_check(&o);
+        }
+        if (strcmp(cmd, "watch-kernel") == 0) {
+                o.watch.dir = o.dir;
+                return watch_kernel(&o.watch);
+        }
+        return log_error("unknown command '%s' (verify, show, append, init, boot-check or watch-kernel)", cmd),
+               EXIT_USAGE;
 }

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "macro.h"
 
+#include "ctl-xfer.h"
 #include "session.h"
 
 #ifndef REMPART_LIBEXECDIR
@@ -47,6 +48,8 @@ static void help(void) {
                "                            the exit status is the command's\n"
                "  login [LEVEL]             interactive session; without LEVEL, a menu of yours\n"
                "  start|stop|restart NAME   (admin role) start or stop a level\n"
+               "  xfer list|show|confirm|deny [ID]\n"
+               "                            transfers between levels waiting for your confirmation\n"
                "\n"
                "Options:\n"
                "  -c, --config-dir DIR      level files (default " LEVEL_DEFAULT_DIR ")\n"
@@ -355,16 +358,26 @@ static int cmd_login(const struct ctl *c, struct level_set *set, const char *nam
         if (n == 1)
                 return cmd_run(c, set, mine[0], NULL, true);
         for (;;) {
+                /* Transfers waiting for this user's confirmation: here, on
+                 * the core's side of the terminal, where no level writes. */
+                char ids[32][XFER_ID_LEN + 1];
+                int waiting = ctl_xfer_pending_ids(ids, 32);
                 printf("Levels you may enter:\n");
                 for (unsigned i = 0; i < n; i++) {
                         const struct level_config *l = &level_set_find(set, mine[i])->config;
                         printf("  %u) \033[1;%dm%s\033[0m  %s%s\n", i + 1, level_colour_sgr(l->colour), l->name, l->label,
                                level_is_running(c->runtime_dir, l->name, NULL) ? "" : "  (not running)");
                 }
-                printf("Choice (1-%u, q to quit): ", n);
+                if (waiting > 0)
+                        printf("  t) transfers waiting for your confirmation: %d\n", waiting);
+                printf("Choice (1-%u%s, q to quit): ", n, waiting > 0 ? ", t" : "");
                 (void) fflush(stdout);
                 if (!fgets(line, sizeof line, stdin) || line[0] == 'q')
                         return 0;
+                if (waiting > 0 && strcmp(line, "t\n") == 0) {
+                        ctl_xfer_review(stdin, stdout);
+                        continue;
+                }
                 char *end;
                 unsigned long k = strtoul(line, &end, 10);
                 if (k >= 1 && k <= n && (*end == '\n' || *end == '\0')) {
@@ -418,6 +431,8 @@ static int dispatch(int argc, char **argv, struct level_set *set) {
         }
         const char *cmd = argv[optind++];
         int rest = argc - optind;
+        if (strcmp(cmd, "xfer") == 0)
+                return ctl_xfer(rest, argv + optind);
         if (strcmp(cmd, "list") == 0 && rest == 0)
                 return cmd_list(&c, set, NULL);
         if (strcmp(cmd, "status") == 0 && rest == 1)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <seccomp.h>
 #include <stddef.h>
 
 #include "profile.h"
@@ -20,6 +21,9 @@ struct seccomp_program {
 /* Build the filter described by p.  Returns 0 or -errno with err filled
  * (unknown syscall name, libseccomp failure). */
 int seccomp_build(const struct jail_profile *p, struct seccomp_program *out, struct jail_error *err);
+/* Export a libseccomp filter as a program (for filters built elsewhere,
+ * e.g. the transfer parser's allowlist).  Returns 0 or -errno with err. */
+int seccomp_ctx_export(scmp_filter_ctx ctx, struct seccomp_program *out, struct jail_error *err);
 /* (Names avoid libseccomp's own seccomp_load/seccomp_export_pfc.)
  * Write the filter as readable pseudo-filter-code (libseccomp PFC) to fd. */
 int seccomp_write_pfc(const struct jail_profile *p, int fd, struct jail_error *err);

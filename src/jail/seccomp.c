@@ -424,18 +424,13 @@ static int build_ctx(const struct jail_profile *p, scmp_filter_ctx *ret, struct 
         return 0;
 }
 
-int seccomp_build(const struct jail_profile *p, struct seccomp_program *out, struct jail_error *err) {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+int seccomp_ctx_export(scmp_filter_ctx ctx, struct seccomp_program *out, struct jail_error *err) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ struct sock_filter *insns = NULL;
         int r;
 
         out->insns = NULL;
         out->len = 0;
-        r = build_ctx(p, &ctx, err);
-        if (r < 0)
-                return r;
-
         /* libseccomp 2.5 exports to a descriptor only: use an anonymous file. */
         fd = memfd_create("rempart-seccomp", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
         if (fd < 0 && errno == EINVAL) /* kernel older than 6.3 */
@@ -465,6 +460,18 @@ int seccomp_build(const struct jail_profile *p, struct seccomp_program *out, str
         out->insns = TAKE_PTR(insns);
         out->len = (size_t) size / sizeof(struct sock_filter);
         return 0;
+}
+
+int seccomp_build(const struct jail_profile *p, struct seccomp_program *out, struct jail_error *err) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        int r;
+
+        out->insns = NULL;
+        out->len = 0;
+        r = build_ctx(p, &ctx, err);
+        if (r < 0)
+                return r;
+        return seccomp_ctx_export(ctx, out, err);
 }
 
 int seccomp_write_pfc(const struct jail_profile *p, int fd, struct jail_error *err) {

@@ -173,6 +173,14 @@ int level_build_profile(const struct level_config *l, const struct level_jail_pa
         r = setf(&s, "filesystem", "rw", "%s:" LEVEL_IN_BROKER_DIR, dir);
         if (r >= 0)
                 r = setf(&s, "filesystem", "ro", "%s:" LEVEL_IN_BROKER_BIN, paths->broker_bin);
+        /* The transfer service's socket directory: read-only (connecting to
+         * a socket needs no write access to its file system). */
+        if (r >= 0) {
+                r = level_runtime_path(paths->runtime, l->name, "xfer", dir, sizeof dir);
+                if (r < 0)
+                        return profile_error(err, &s.origin, "runtime directory name too long");
+                r = setf(&s, "filesystem", "ro_noexec", "%s:" LEVEL_IN_XFER_DIR, dir);
+        }
         if (r >= 0)
                 r = setf(&s, "filesystem", "ro_noexec", "%s:" LEVEL_IN_CONFIG_DIR "/%s.conf", l->path, l->name);
         if (r < 0)

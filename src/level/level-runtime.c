@@ -74,6 +74,14 @@ int level_runtime_prepare(const char *runtime, const char *name) {
         r = level_runtime_path(runtime, name, "broker", p, sizeof p);
         if (r < 0)
                 return r;
+        r = mkdir_chain(p, 0755, 0, 0, true);
+        if (r < 0)
+                return r;
+        /* The transfer service's socket for this level (rempart-xferd
+         * creates it, whether it starts before or after the level). */
+        r = level_runtime_path(runtime, name, "xfer", p, sizeof p);
+        if (r < 0)
+                return r;
         return mkdir_chain(p, 0755, 0, 0, true);
 }
 

@@ -6,6 +6,9 @@
  *   RUNTIME/NAME/state       "runner=PID\ncgroup=PATH\n", written atomically
  *   RUNTIME/NAME/broker/     root 0755, bound into level NAME at
  *                            /run/rempart/broker: the broker's socket
+ *   RUNTIME/NAME/xfer/       root 0755, bound read-only into level NAME at
+ *                            /run/rempart/xfer: rempart-xferd's socket for
+ *                            transfers from that level (xfer.sock)
  *
  * RUNTIME is /run/rempart/levels unless overridden (development mode). */
 #pragma once
@@ -19,6 +22,8 @@
 #define LEVEL_BROKER_SOCKET_NAME "broker.sock"
 /* Paths inside the level. */
 #define LEVEL_IN_BROKER_DIR "/run/rempart/broker"
+#define LEVEL_IN_XFER_DIR "/run/rempart/xfer"
+#define LEVEL_XFER_SOCKET_NAME "xfer.sock"
 #define LEVEL_IN_BROKER_BIN "/run/rempart/rempart-broker"
 #define LEVEL_IN_CONFIG_DIR "/run/rempart/config" /* holds NAME.conf, read-only */
 #define LEVEL_IN_HOME "/home"
@@ -32,7 +37,7 @@ struct level_state {
 /* RUNTIME/NAME, RUNTIME/NAME/broker, RUNTIME/NAME/broker/broker.sock. */
 int level_runtime_path(const char *runtime, const char *name, const char *leaf, char *buf, size_t size);
 
-/* Create RUNTIME/NAME and RUNTIME/NAME/broker (0755, root), refusing
+/* Create RUNTIME/NAME, RUNTIME/NAME/broker and RUNTIME/NAME/xfer (0755, root), refusing
  * symlinks on the way.  Returns 0 or -errno. */
 int level_runtime_prepare(const char *runtime, const char *name);
 

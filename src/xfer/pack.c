@@ -19,8 +19,16 @@
 #include "fileio.h"
 #include "macro.h"
 
-#define OBUF_SIZE ((size_t) 64 * 1024)
-#define RBUF_SIZE ((size_t) 64 * 1024)
+/* The output buffer: entry heads and file data are put there (data read
+ * straight into it, hashed there) and written out when it is full, so
+ * that small files share write() calls and large ones are written in
+ * large pieces.  See README.md (performance) for the size. */
+#define OBUF_SIZE ((size_t) 256 * 1024)
+/* Do not read a large file into less room than this at the end of the
+ * buffer: write the buffer out first. */
+#define READ_MIN ((size_t) 64 * 1024)
+/* Files from this size on are read with POSIX_FADV_SEQUENTIAL. */
+#define SEQUENTIAL_MIN ((uint64_t) 1024 * 1024)
 #define QUOTE_MAX 256
 
 /* What the first walk saw of an entry, for the second one to compare. */
@@ -52,7 +60,7 @@ struct packer {
         size_t whylen;
         int out_fd;
         struct xfer_encoder *enc;
-        uint8_t *obuf, *rbuf, *head; /* output, file data, entry heads */
+        uint8_t *obuf, *head; /* output, entry heads */
         size_t olen;
 };
 
@@ -441,17 +449,14 @@ static int out_flush(struct packer *pk) {
         return 0;
 }
 
+/* Small pieces only (header, entry heads, trailer). */
 static int out_put(struct packer *pk, const void *p, size_t n) {
+        if (n > OBUF_SIZE)
+                return pk_fail(pk, -EIO, "internal error: %zu bytes do not fit in the output buffer", n);
         if (n > OBUF_SIZE - pk->olen) {
                 int r = out_flush(pk);
                 if (r < 0)
                         return r;
-        }
-        if (n >= OBUF_SIZE) {
-                int r = write_all(pk->out_fd, p, n);
-                if (r < 0)
-                        return pk_fail(pk, r, "cannot write the stream: %s", strerror(-r));
-                return 0;
         }
         memcpy(pk->obuf + pk->olen, p, n);
         pk->olen += n;
@@ -469,10 +474,14 @@ static int changed(struct packer *pk, const char *name, const char *how) {
         return pk_fail(pk, -ESTALE, "'%s' %s while being sent: transfer stopped", quote(name, q), how);
 }
 
-static int send_data(struct packer *pk, int fd, const struct item *it, const struct stat *st, uint8_t *rbuf) {
+/* The file's data, read straight into the output buffer (no copy) and
+ * hashed there while it is in the cache, then the proof that it ends
+ * there. */
+static int send_data(struct packer *pk, int fd, const struct item *it, const struct stat *st) {
         uint64_t left = it->size;
         char q[QUOTE_MAX];
         struct stat after;
+        uint8_t probe;
         ssize_t n;
         int r;
 
@@ -481,9 +490,20 @@ static int send_data(struct packer *pk, int fd, const struct item *it, const str
                 if (r < 0)
                         return pk_fail(pk, r, "'%s': transfer cancelled", quote(it->name, q));
         }
+        /* A hint (twice the read-ahead): nothing depends on it. */
+        if (left >= SEQUENTIAL_MIN)
+                (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         while (left > 0) {
-                size_t want = left < RBUF_SIZE ? (size_t) left : RBUF_SIZE;
-                n = read(fd, rbuf, want);
+                size_t room = OBUF_SIZE - pk->olen;
+                if (room < left && room < READ_MIN) {
+                        r = out_flush(pk);
+                        if (r < 0)
+                                return r;
+                        room = OBUF_SIZE;
+                }
+                size_t want = left < room ? (size_t) left : room;
+                uint8_t *p = pk->obuf + pk->olen;
+                n = read(fd, p, want);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
@@ -492,16 +512,14 @@ static int send_data(struct packer *pk, int fd, const struct item *it, const str
                 }
                 if (n == 0)
                         return changed(pk, it->name, "shrank");
-                r = xfer_encoder_data(pk->enc, rbuf, (size_t) n);
+                r = xfer_encoder_data(pk->enc, p, (size_t) n);
                 if (r < 0)
                         return pk_fail(pk, r, "%s", xfer_encoder_error(pk->enc));
-                r = out_put(pk, rbuf, (size_t) n);
-                if (r < 0)
-                        return r;
+                pk->olen += (size_t) n;
                 left -= (uint64_t) n;
         }
         do
-                n = read(fd, rbuf, 1);
+                n = read(fd, &probe, 1);
         while (n < 0 && errno == EINTR);
         if (n < 0) {
                 r = negative_errno();
@@ -519,8 +537,7 @@ static int send_data(struct packer *pk, int fd, const struct item *it, const str
         return 0;
 }
 
-static int send_item(struct packer *pk, const struct item *it, int parent_fd, uint8_t *rbuf, uint8_t *head,
-                     int *ret_dirfd) {
+static int send_item(struct packer *pk, const struct item *it, int parent_fd, uint8_t *head, int *ret_dirfd) {
         const char *base = strrchr(it->name, '/');
         struct stat st;
         size_t hlen = 0;
@@ -555,7 +572,7 @@ static int send_item(struct packer *pk, const struct item *it, int parent_fd, ui
                 *ret_dirfd = take_fd(&fd);
                 return 0;
         }
-        return send_data(pk, fd, it, &st, rbuf);
+        return send_data(pk, fd, it, &st);
 }
 
 static int send_all(struct packer *pk) {
@@ -581,7 +598,7 @@ static int send_all(struct packer *pk) {
                         break;
                 }
                 int parent = open == 0 ? pk->args[it->arg].parent_fd : stack[open - 1];
-                r = send_item(pk, it, parent, pk->rbuf, pk->head, &dirfd);
+                r = send_item(pk, it, parent, pk->head, &dirfd);
                 if (r >= 0 && dirfd >= 0) {
                         if (open >= XFER_DEPTH_MAX) {
                                 (void) close(dirfd);
@@ -628,9 +645,8 @@ int xfer_pack(int out_fd, int base_fd, const char *const *paths, size_t n_paths,
         }
         pk.args = calloc(n_paths, sizeof *pk.args);
         pk.obuf = malloc(OBUF_SIZE);
-        pk.rbuf = malloc(RBUF_SIZE);
         pk.head = malloc(XFER_ENTRY_HEAD_MAX);
-        if (!pk.args || !pk.obuf || !pk.rbuf || !pk.head) {
+        if (!pk.args || !pk.obuf || !pk.head) {
                 r = pk_fail(&pk, -ENOMEM, "out of memory");
                 goto out;
         }
@@ -653,7 +669,6 @@ out:
         }
         free(pk.args);
         free(pk.obuf);
-        free(pk.rbuf);
         free(pk.head);
         return r;
 }

@@ -138,11 +138,30 @@ static int fields_check(enum xfer_type type, uint32_t mode, uint32_t nsec, uint6
         return 0;
 }
 
-static int sha_init(EVP_MD_CTX **ctx) {
+/* SHA-256, fetched once per encoder or decoder: EVP_sha256() would be
+ * looked up in the provider again at every EVP_DigestInit_ex(), that is
+ * for every file. */
+static int sha_fetch(EVP_MD **md) {
+        *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        return *md ? 0 : -EIO;
+}
+
+static int sha_init(EVP_MD_CTX **ctx, const EVP_MD *md) {
         *ctx = EVP_MD_CTX_new();
         if (!*ctx)
                 return -ENOMEM;
-        if (EVP_DigestInit_ex(*ctx, EVP_sha256(), NULL) != 1)
+        if (EVP_DigestInit_ex(*ctx, md, NULL) != 1)
+                return -EIO;
+        return 0;
+}
+
+/* The end of a file's data: its SHA-256 into out, and into the stream's
+ * digest in its place (see stream.h). */
+static int sha_file_end(EVP_MD_CTX *stream, EVP_MD_CTX *file, uint8_t out[XFER_SHA256_SIZE]) {
+        unsigned len = 0;
+        if (EVP_DigestFinal_ex(file, out, &len) != 1 || len != XFER_SHA256_SIZE)
+                return -EIO;
+        if (EVP_DigestUpdate(stream, out, XFER_SHA256_SIZE) != 1)
                 return -EIO;
         return 0;
 }
@@ -150,11 +169,12 @@ static int sha_init(EVP_MD_CTX **ctx) {
 /* ---- encoder ---- */
 
 struct xfer_encoder {
-        EVP_MD_CTX *sha;
+        EVP_MD *md;
+        EVP_MD_CTX *sha, *file_sha; /* the stream's digest, the current file's */
         uint64_t declared_entries, declared_bytes;
         uint64_t entries, bytes; /* bytes: sizes of the entries given so far */
         uint64_t file_left;      /* data of the current file still due */
-        bool failed, done, have_prev, prev_dir;
+        bool failed, done, have_prev, prev_dir, in_file;
         size_t prev_len;
         char prev[XFER_NAME_MAX + 1];
         char error[XFER_ERROR_MAX];
@@ -164,6 +184,8 @@ void xfer_encoder_free(struct xfer_encoder *e) {
         if (!e)
                 return;
         EVP_MD_CTX_free(e->sha);
+        EVP_MD_CTX_free(e->file_sha);
+        EVP_MD_free(e->md);
         free(e);
 }
 
@@ -202,7 +224,11 @@ int xfer_encoder_new(uint64_t n_entries, uint64_t n_bytes, uint8_t header[XFER_H
         e = calloc(1, sizeof *e);
         if (!e)
                 return -ENOMEM;
-        r = sha_init(&e->sha);
+        r = sha_fetch(&e->md);
+        if (r >= 0)
+                r = sha_init(&e->sha, e->md);
+        if (r >= 0)
+                r = sha_init(&e->file_sha, e->md);
         if (r < 0) {
                 xfer_encoder_free(e);
                 return r;
@@ -226,6 +252,8 @@ int xfer_encoder_new(uint64_t n_entries, uint64_t n_bytes, uint8_t header[XFER_H
 const char *xfer_encoder_error(const struct xfer_encoder *enc) {
         return enc ? enc->error : "";
 }
+
+static int enc_file_end(struct xfer_encoder *enc);
 
 int xfer_encoder_entry(struct xfer_encoder *enc, const struct xfer_entry *e, uint8_t *buf, size_t size,
                        size_t *ret_len) {
@@ -278,6 +306,19 @@ int xfer_encoder_entry(struct xfer_encoder *enc, const struct xfer_entry *e, uin
         enc->entries++;
         enc->bytes += e->size;
         enc->file_left = e->size;
+        if (e->type != XFER_TYPE_FILE)
+                return 0;
+        if (EVP_DigestInit_ex(enc->file_sha, enc->md, NULL) != 1)
+                return enc_fail(enc, -EIO, "SHA-256 failed");
+        enc->in_file = true;
+        return e->size == 0 ? enc_file_end(enc) : 0;
+}
+
+static int enc_file_end(struct xfer_encoder *enc) {
+        uint8_t digest[XFER_SHA256_SIZE];
+        enc->in_file = false;
+        if (sha_file_end(enc->sha, enc->file_sha, digest) < 0)
+                return enc_fail(enc, -EIO, "SHA-256 failed");
         return 0;
 }
 
@@ -286,8 +327,14 @@ int xfer_encoder_data(struct xfer_encoder *enc, const void *data, size_t n) {
                 return -EINVAL;
         if (n > enc->file_left)
                 return enc_fail(enc, -ERANGE, "%zu bytes of data where %" PRIu64 " are due", n, enc->file_left);
+        if (n == 0)
+                return 0;
+        /* File data goes into the file's digest only; the stream's gets
+         * that digest once the file is complete. */
+        if (EVP_DigestUpdate(enc->file_sha, data, n) != 1)
+                return enc_fail(enc, -EIO, "SHA-256 failed");
         enc->file_left -= n;
-        return enc_hash(enc, data, n);
+        return enc->file_left == 0 && enc->in_file ? enc_file_end(enc) : 0;
 }
 
 int xfer_encoder_trailer(struct xfer_encoder *enc, uint8_t trailer[XFER_TRAILER_SIZE]) {
@@ -333,7 +380,8 @@ struct xfer_decoder {
         struct xfer_limits limits;
         struct xfer_callbacks cb;
         void *userdata;
-        EVP_MD_CTX *sha, *file_sha;
+        EVP_MD *md;
+        EVP_MD_CTX *sha, *file_sha; /* the stream's digest, the current file's */
         enum dstate state;
         uint64_t offset, field_off;
         uint8_t acc[XFER_HEADER_SIZE + XFER_SHA256_SIZE];
@@ -356,6 +404,7 @@ void xfer_decoder_free(struct xfer_decoder *d) {
                 return;
         EVP_MD_CTX_free(d->sha);
         EVP_MD_CTX_free(d->file_sha);
+        EVP_MD_free(d->md);
         free(d);
 }
 
@@ -369,9 +418,11 @@ int xfer_decoder_new(const struct xfer_limits *limits, const struct xfer_callbac
         d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
-        r = sha_init(&d->sha);
+        r = sha_fetch(&d->md);
         if (r >= 0)
-                r = sha_init(&d->file_sha);
+                r = sha_init(&d->sha, d->md);
+        if (r >= 0)
+                r = sha_init(&d->file_sha, d->md);
         if (r < 0) {
                 xfer_decoder_free(d);
                 return r;
@@ -546,7 +597,7 @@ static int on_name(struct xfer_decoder *d) {
                 set_state(d, D_TYPE);
                 return 0;
         }
-        if (EVP_DigestInit_ex(d->file_sha, EVP_sha256(), NULL) != 1)
+        if (EVP_DigestInit_ex(d->file_sha, d->md, NULL) != 1)
                 return dec_fail(d, -EIO, "SHA-256 failed");
         r = d->cb.begin_file ? cb_result(d, d->cb.begin_file(d->userdata, e)) : 0;
         if (r < 0)
@@ -558,10 +609,9 @@ static int on_name(struct xfer_decoder *d) {
 
 static int end_file(struct xfer_decoder *d) {
         uint8_t digest[XFER_SHA256_SIZE];
-        unsigned len = 0;
         int r;
 
-        if (EVP_DigestFinal_ex(d->file_sha, digest, &len) != 1 || len != XFER_SHA256_SIZE)
+        if (sha_file_end(d->sha, d->file_sha, digest) < 0)
                 return dec_fail(d, -EIO, "SHA-256 failed");
         r = d->cb.end_file ? cb_result(d, d->cb.end_file(d->userdata, &d->cur, digest)) : 0;
         if (r < 0)
@@ -576,7 +626,9 @@ static int on_data(struct xfer_decoder *d, const uint8_t **p, size_t *len) {
 
         if (n > d->data_left)
                 n = (size_t) d->data_left;
-        if (EVP_DigestUpdate(d->sha, *p, n) != 1 || EVP_DigestUpdate(d->file_sha, *p, n) != 1)
+        /* Into the file's digest only: the stream's digest gets the
+         * file's digest at its end (end_file). */
+        if (EVP_DigestUpdate(d->file_sha, *p, n) != 1)
                 return dec_fail(d, -EIO, "SHA-256 failed");
         r = d->cb.file_data ? cb_result(d, d->cb.file_data(d->userdata, *p, n)) : 0;
         if (r < 0)

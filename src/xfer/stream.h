@@ -7,7 +7,7 @@
  *
  *   header (24 bytes)
  *     u32 magic     0x46585052 ("RPXF" on the wire)
- *     u16 version   1
+ *     u16 version   2
  *     u16 reserved  0
  *     u64 entries   number of entries that follow (directories + files)
  *     u64 bytes     sum of the sizes of all files
@@ -28,10 +28,24 @@
  *     u8  type      'Z' (0x5a)
  *     u64 entries   equal to the header's, and to the entries sent
  *     u64 bytes     equal to the header's, and to the data sent
- *     u8  sha256[32] SHA-256 of every byte of the stream before this field
- *                   (header, entries, the trailer's first 17 bytes)
+ *     u8  sha256[32] the stream's digest (below)
  *
  *   and nothing after it.
+ *
+ * Digest: SHA-256 over every byte of the stream before the digest field
+ * (header, entry heads, the trailer's first 17 bytes) except file data:
+ * in place of each file's data, the SHA-256 of that data (32 bytes) is
+ * fed in at the end of the data, also for an empty file.  The sequence
+ * hashed is thus
+ *
+ *   header, head(1), [sha256(data(1)) if file], head(2), ..., trailer[0..16]
+ *
+ * which can be split back into its fields (a file's head is always
+ * followed by exactly 32 bytes), so the digest still commits to every
+ * byte of every file, through the file's own SHA-256.  Data is hashed
+ * once, by each side: the per-file SHA-256 given to end_file (and shown in
+ * the manifest) is the one the digest covers.  (Version 1 hashed the data
+ * twice: into the digest and into the file's SHA-256.)
  *
  * Order: entries come in depth-first pre-order with the children of a
  * directory (and the top-level entries) sorted by byte-wise comparison of
@@ -51,7 +65,7 @@
 #include "names.h"
 
 #define XFER_STREAM_MAGIC UINT32_C(0x46585052)
-#define XFER_STREAM_VERSION 1
+#define XFER_STREAM_VERSION 2
 #define XFER_HEADER_SIZE 24
 #define XFER_ENTRY_FIXED_SIZE 27                               /* entry head without the name */
 #define XFER_ENTRY_HEAD_MAX (XFER_ENTRY_FIXED_SIZE + XFER_NAME_MAX) /* entry head with the longest name */

@@ -12,8 +12,10 @@
  * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, and directories 0700 until the
  * end.  Each file gets its mode (permission bits only) and times once its
  * data is written; directories get theirs once the whole stream has been
- * checked, deepest first.  The staging directory's file system is synced
- * (syncfs) before success is reported.
+ * checked, deepest first.  Before success is reported the data is on
+ * disk: a small transfer (up to 16 files and 1 MiB) fsyncs each file and
+ * directory; a larger one syncs the staging directory's file system once
+ * (syncfs).
  *
  * On any error (malformed stream, quota, ENOSPC, EDQUOT, EIO...)
  * everything created in the staging directory is removed before
@@ -23,7 +25,7 @@
  *
  * The jail needs: read on the stream, write, mkdirat, openat, openat2,
  * fchmod, fchmodat, utimensat (futimens), close, fstat/newfstatat,
- * getdents64, lseek (rewinddir), unlinkat, syncfs, and the memory
+ * getdents64, lseek (rewinddir), unlinkat, fsync, syncfs, and the memory
  * allocation calls. */
 #pragma once
 

@@ -9,13 +9,16 @@ runner tests/e2e/run-e2e.sh turns them into TAP. Boots are shared:
             the store is then copied for every later boot (user mode)
   main      unaltered disk copy: Secure Boot on (kernel, SecureBoot
             variable), root login refused, every in-system check (inside.py),
-            a file written on the state partition
+            a file written on the state partition; levels (levels.py),
+            transfers between them (xfer.py), the audit log (audit.py)
   persist   same disk copy, second boot: the file is still there; the root
             partitions are bit-identical to the image before any boot
   refuse    one boot per altered UKI / boot loader (sb_refusal.py)
   root      FEC repair, damage beyond FEC, wrong root hash (root_integrity.py)
+  audit     a root repaired by FEC at boot: recorded in the audit log (audit.py;
+            the audit checks of the main boot run with the levels')
 
-Usage: tests/e2e/suite.py [--disk IMG] [--keep] [--only enroll,main,persist,refuse,root]
+Usage: tests/e2e/suite.py [--disk IMG] [--keep] [--only enroll,main,persist,refuse,root,audit]
 (--only needs enroll, which always runs.) Python 3 standard library only.
 """
 import argparse
@@ -28,10 +31,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import audit  # noqa: E402
 import inside  # noqa: E402
 import levels  # noqa: E402
 import root_integrity  # noqa: E402
 import sb_refusal  # noqa: E402
+import xfer  # noqa: E402
 from e2e_lib import REPO, Image, Shell, Vm, boot_kernel, log, report, results, sha256_range  # noqa: E402
 
 STATE_FILE = "/var/tmp/rempart-e2e-state"
@@ -105,6 +110,8 @@ def boot_main(img, tmp, disk, enrolled, token):
         # ---- levels
         if levels.run_main(vm, sh, token):
             sh.run("sync")
+            xfer.run_main(sh)
+            audit.run_main(sh)
             levels.run_matrix(sh)
             levels.run_login_menu(vm, sh)
         return rc == 0
@@ -152,7 +159,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--disk", default=os.path.join(REPO, "build-image", "test", "disk.img"))
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
-    ap.add_argument("--only", default="", help="comma list of: main,persist,refuse,root or a case name")
+    ap.add_argument("--only", default="", help="comma list of: main,persist,refuse,root,audit or a case name")
     args = ap.parse_args()
     if not os.path.isfile(args.disk):
         print(f"no image {args.disk}: run 'TEST=1 make image' first", file=sys.stderr)
@@ -187,6 +194,8 @@ def main():
                 sb_refusal.run(img, tmp, enrolled, {c for c in cases if c.startswith("sb-")} or None)
             if want("root") or cases & {"fec", "block0", "wronghash"}:
                 root_integrity.run(img, tmp, enrolled, cases & {"fec", "block0", "wronghash"} or None)
+            if want("audit"):
+                audit.run_fec(img, tmp, enrolled)
     except Exception as e:  # noqa: BLE001 - any crash of the harness is one failed result
         report("suite-harness", "FAIL", f"{type(e).__name__}: {e}")
         raise

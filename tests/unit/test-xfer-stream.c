@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,12 +110,68 @@ static void raw_entry(struct buf *b, uint8_t type, uint32_t mode, uint64_t size,
         raw_entry_n(b, type, mode, 1700000000, 0, size, name, strlen(name));
 }
 
+static uint64_t get_le(const uint8_t *p, size_t n) {
+        uint64_t v = 0;
+        for (size_t i = n; i > 0; i--)
+                v = (v << 8) | p[i - 1];
+        return v;
+}
+
+/* The stream's digest as stream.h defines it, computed here on its own
+ * (not with stream.c): SHA-256 of p[0..n), a stream up to its digest
+ * field, except that each file's data is replaced by the SHA-256 of that
+ * data, or by the next 32 bytes of files when given.  Entries are walked
+ * by their declared sizes, whatever else is wrong with them; a file cut
+ * short is hashed as far as it goes. */
+static void ref_digest_files(const uint8_t *p, size_t n, const struct buf *files, uint8_t out[32]) {
+        size_t nfile = 0;
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        unsigned len = 0;
+        size_t off = n < XFER_HEADER_SIZE ? n : XFER_HEADER_SIZE;
+
+        assert_non_null(c);
+        assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+        assert_int_equal(EVP_DigestUpdate(c, p, off), 1);
+        while (off < n) {
+                size_t head = n - off < XFER_ENTRY_FIXED_SIZE || p[off] == XFER_TRAILER_TYPE
+                                      ? n - off
+                                      : XFER_ENTRY_FIXED_SIZE + (size_t) get_le(p + off + 25, 2);
+                if (head > n - off)
+                        head = n - off;
+                bool file = p[off] == XFER_TYPE_FILE && head >= XFER_ENTRY_FIXED_SIZE;
+                uint64_t size = file ? get_le(p + off + 17, 8) : 0;
+                assert_int_equal(EVP_DigestUpdate(c, p + off, head), 1);
+                off += head;
+                if (!file)
+                        continue;
+                uint8_t d[32];
+                size_t k = size < n - off ? (size_t) size : n - off;
+                if (files) {
+                        assert_true((nfile + 1) * 32 <= files->n);
+                        memcpy(d, files->p + nfile * 32, 32);
+                } else
+                        sha256(p + off, k, d);
+                nfile++;
+                assert_int_equal(EVP_DigestUpdate(c, d, sizeof d), 1);
+                off += k;
+        }
+        if (files)
+                assert_int_equal(nfile * 32, files->n);
+        assert_int_equal(EVP_DigestFinal_ex(c, out, &len), 1);
+        assert_int_equal(len, 32);
+        EVP_MD_CTX_free(c);
+}
+
+static void ref_digest(const uint8_t *p, size_t n, uint8_t out[32]) {
+        ref_digest_files(p, n, NULL, out);
+}
+
 static void raw_trailer(struct buf *b, uint64_t entries, uint64_t bytes) {
         uint8_t d[32];
         buf_le(b, XFER_TRAILER_TYPE, 1);
         buf_le(b, entries, 8);
         buf_le(b, bytes, 8);
-        sha256(b->p, b->n, d);
+        ref_digest(b->p, b->n, d);
         buf_add(b, d, sizeof d);
 }
 
@@ -124,6 +181,8 @@ struct events {
         uint64_t data;
         uint64_t fnv; /* of the current file's data, as the callbacks saw it */
         int ended;
+        uint8_t digest[32]; /* given to end */
+        struct buf file_sha; /* end_file's SHA-256 of each file, in order */
 };
 
 static void ev_printf(struct events *ev, const char *fmt, ...) {
@@ -158,6 +217,7 @@ static int ev_data(void *u, const uint8_t *p, size_t n) {
 static int ev_end_file(void *u, const struct xfer_entry *e, const uint8_t sha[32]) {
         struct events *ev = u;
         ev_printf(u, "E %s %02x%02x %016" PRIx64 "\n", e->name, sha[0], sha[31], ev->fnv);
+        buf_add(&ev->file_sha, sha, 32);
         ev->fnv = UINT64_C(0xcbf29ce484222325);
         return 0;
 }
@@ -165,8 +225,14 @@ static int ev_end_file(void *u, const struct xfer_entry *e, const uint8_t sha[32
 static int ev_end(void *u, uint64_t n, uint64_t bytes, const uint8_t sha[32]) {
         struct events *ev = u;
         ev->ended++;
+        memcpy(ev->digest, sha, 32);
         ev_printf(u, "END %" PRIu64 " %" PRIu64 "\n", n, bytes);
         return 0;
+}
+
+static void ev_free(struct events *ev) {
+        buf_free(&ev->log);
+        buf_free(&ev->file_sha);
 }
 
 static const struct xfer_callbacks ev_cb = {
@@ -201,7 +267,7 @@ static int decode_buf(const struct buf *b, const struct xfer_limits *lim, char *
         int r = decode(b->p, b->n, 0, lim, &ev, why, whylen);
         if (r < 0)
                 assert_int_equal(ev.ended, 0);
-        buf_free(&ev.log);
+        ev_free(&ev);
         return r;
 }
 
@@ -571,7 +637,7 @@ static void test_stream_roundtrip(void **state) {
                 buf_add(&ev.log, "", 1);
                 assert_int_equal(ev.log.n, ref.log.n);
                 assert_memory_equal(ev.log.p, ref.log.p, ref.log.n);
-                buf_free(&ev.log);
+                ev_free(&ev);
         }
         /* exactly at the quotas is fine, one less is not */
         struct xfer_limits lim = { .max_files = 7, .max_bytes = 3013 };
@@ -586,8 +652,83 @@ static void test_stream_roundtrip(void **state) {
         assert_int_equal(e.n, XFER_HEADER_SIZE + XFER_TRAILER_SIZE);
         assert_int_equal(decode_buf(&e, NULL, NULL, 0), 0);
         buf_free(&e);
-        buf_free(&ref.log);
+        ev_free(&ref);
         buf_free(&b);
+}
+
+/* The digest (stream.h, version 2), by the encoder and the decoder, is
+ * the one defined: file data enters it through the file's SHA-256 only,
+ * the one end_file gives, empty files included. */
+static void test_stream_digest(void **state) {
+        const size_t nf = sizeof sample / sizeof sample[0];
+        struct events ev = { .fnv = UINT64_C(0xcbf29ce484222325) };
+        uint8_t want[32], got[32], all[32];
+        struct buf b = {}, c = {};
+        size_t k = 0;
+        char why[1024];
+
+        encode(&b, sample, nf);
+        ref_digest(b.p, b.n - 32, want);
+        assert_memory_equal(b.p + b.n - 32, want, 32); /* the encoder's */
+        assert_int_equal(decode(b.p, b.n, 0, NULL, &ev, NULL, 0), 0);
+        assert_memory_equal(ev.digest, want, 32); /* the decoder's, given to end */
+        /* each file's SHA-256 is that of its data ... */
+        for (size_t i = 0; i < nf; i++) {
+                if (sample[i].type != 'F')
+                        continue;
+                uint8_t *p = malloc(sample[i].size + 1), d[32];
+                assert_non_null(p);
+                for (size_t j = 0; j < sample[i].size; j++)
+                        content(sample[i].name, j, &p[j]);
+                sha256(p, sample[i].size, d);
+                assert_true((k + 1) * 32 <= ev.file_sha.n);
+                assert_memory_equal(ev.file_sha.p + k * 32, d, 32);
+                free(p);
+                k++;
+        }
+        assert_int_equal(ev.file_sha.n, k * 32);
+        /* ... and those are what the stream's digest covers */
+        ref_digest_files(b.p, b.n - 32, &ev.file_sha, got);
+        assert_memory_equal(got, want, 32);
+        ev_free(&ev);
+
+        /* the digest of every byte (version 1) is refused */
+        sha256(b.p, b.n - 32, all);
+        assert_memory_not_equal(all, want, 32);
+        buf_add(&c, b.p, b.n);
+        memcpy(c.p + c.n - 32, all, 32);
+        assert_int_equal(decode_buf(&c, NULL, why, sizeof why), -EBADMSG);
+        assert_non_null(strstr(why, "SHA-256"));
+        /* and so is a version 1 stream */
+        c.n = 0;
+        buf_add(&c, b.p, b.n);
+        c.p[4] = 1;
+        assert_int_equal(decode_buf(&c, NULL, why, sizeof why), -EBADMSG);
+        assert_non_null(strstr(why, "version 1"));
+
+        /* an empty file: the SHA-256 of nothing is in the digest */
+        c.n = 0;
+        raw_header(&c, 1, 0);
+        raw_entry(&c, 'F', 0644, 0, "e");
+        buf_le(&c, XFER_TRAILER_TYPE, 1);
+        buf_le(&c, 1, 8);
+        buf_le(&c, 0, 8);
+        sha256(c.p, c.n, all); /* without it */
+        buf_add(&c, all, 32);
+        assert_int_equal(decode_buf(&c, NULL, why, sizeof why), -EBADMSG);
+        assert_non_null(strstr(why, "SHA-256"));
+        c.n -= 32;
+        ref_digest(c.p, c.n, want); /* with it */
+        assert_memory_not_equal(all, want, 32);
+        buf_add(&c, want, 32);
+        assert_int_equal(decode_buf(&c, NULL, why, sizeof why), 0);
+        /* the same stream from the encoder */
+        static const struct ent empty_file[] = { { "e", 0, 0644, 'F' } };
+        b.n = 0;
+        encode(&b, empty_file, 1);
+        assert_memory_equal(b.p + b.n - 32, want, 32);
+        buf_free(&b);
+        buf_free(&c);
 }
 
 static void test_stream_truncated(void **state) {
@@ -603,7 +744,7 @@ static void test_stream_truncated(void **state) {
                 assert_int_equal(ev.ended, 0);
                 if (!strstr(why, "truncated"))
                         fail_msg("prefix of %zu: \"%s\"", k, why);
-                buf_free(&ev.log);
+                ev_free(&ev);
         }
         buf_free(&b);
 }
@@ -865,7 +1006,7 @@ static void test_stream_lies(void **state) {
                 if (r == 0)
                         fail_msg("stream with byte %zu changed accepted", i);
                 assert_int_equal(ev.ended, 0);
-                buf_free(&ev.log);
+                ev_free(&ev);
                 b.p[i] ^= 0x20;
         }
         buf_free(&b);
@@ -1059,7 +1200,7 @@ static void test_pack_roundtrip(void **state) {
         /* byte by byte through the decoder */
         struct events ev = {};
         assert_int_equal(decode(b.p, b.n, 1, NULL, &ev, why, sizeof why), 0);
-        buf_free(&ev.log);
+        ev_free(&ev);
 
         if (unpack_buf(t, &b, NULL, &m, why, sizeof why) != 0)
                 fail_msg("unpack: %s", why);
@@ -1090,6 +1231,11 @@ static void test_pack_roundtrip(void **state) {
                 }
         }
         assert_int_equal(m->total_bytes, total);
+        /* the stream's digest: the trailer's, as defined */
+        uint8_t digest[32];
+        ref_digest(b.p, b.n - 32, digest);
+        assert_memory_equal(m->stream_sha256, digest, 32);
+        assert_memory_equal(b.p + b.n - 32, digest, 32);
         assert_string_equal(m->entries[0].name, "single.txt"); /* sorted */
         char *text = NULL;
         size_t tlen = 0;
@@ -1399,7 +1545,7 @@ static void test_pack_symlink_race(void **state) {
                         if (strstr((char *) ev.log.p, "secret") || !strstr((char *) ev.log.p, "F tree/a/d/sub/f2 644 5000") ||
                             ev.data != 5100)
                                 snprintf(failure, sizeof failure, "wrong transfer:\n%s", (char *) ev.log.p);
-                        buf_free(&ev.log);
+                        ev_free(&ev);
                 } else {
                         refused++;
                         if (r != -ELOOP && r != -ESTALE)
@@ -1898,6 +2044,7 @@ int main(void) {
                 cmocka_unit_test(test_names_invalid),
                 cmocka_unit_test(test_name_escape),
                 cmocka_unit_test(test_stream_roundtrip),
+                cmocka_unit_test(test_stream_digest),
                 cmocka_unit_test(test_stream_truncated),
                 cmocka_unit_test(test_stream_trailing),
                 cmocka_unit_test(test_stream_header),
