@@ -8,7 +8,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 rh_init "${1:-}"
-for t in cli isolation badinput lifecycle level-config broker levels audit audit-events; do
+for t in cli isolation badinput lifecycle level-config broker levels audit audit-events xfer; do
         # shellcheck source=/dev/null
         . "$HERE/test-$t.sh"
 done
